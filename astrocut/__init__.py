@@ -1,0 +1,26 @@
+"""astrocut: cut small images and image time series out of large sets of aligned images.
+
+The core knows no mission; missions (TESS, generic FITS, third-party instruments) are
+plugins found through the ``astrocut.plugins`` entry-point group.
+"""
+
+from importlib.metadata import PackageNotFoundError, version as _version
+
+try:
+    __version__ = _version("astrocut")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+unknown"
+
+from .api import CubeFactory, CutoutFactory, fits_cut, img_cut  # noqa: E402
+from .errors import (AstrocutError, AstrocutWarning, DataWarning, InputWarning,  # noqa: E402
+                     InvalidInputError, InvalidQueryError, OutputError, PluginError,
+                     PluginLoadWarning)
+from .normalize import normalize_img  # noqa: E402
+from .plugins import get_plugin_manager  # noqa: E402
+
+__all__ = [
+    "CubeFactory", "CutoutFactory", "fits_cut", "img_cut", "normalize_img",
+    "get_plugin_manager", "AstrocutError", "InvalidInputError", "InvalidQueryError",
+    "OutputError", "PluginError", "AstrocutWarning", "InputWarning", "DataWarning",
+    "PluginLoadWarning", "__version__",
+]

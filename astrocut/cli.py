@@ -1,0 +1,178 @@
+"""The ``astrocut`` command line: each subcommand is a thin shell over the Python API.
+
+Plugins add their own subcommands through ``astrocut_register_commands``. Errors the user can
+fix are printed as one line (no traceback) with a non-zero exit code.
+"""
+
+import argparse
+import os
+import sys
+
+from .errors import AstrocutError, InvalidInputError
+
+
+def _files_or_dirs(items, pattern_suffixes=(".fits", ".fits.gz", ".fit", ".fts")):
+    files = []
+    for item in items:
+        if os.path.isdir(item):
+            found = sorted(os.path.join(item, name) for name in os.listdir(item)
+                           if name.lower().endswith(pattern_suffixes))
+            if not found:
+                raise InvalidInputError(f"directory {item!r} holds no FITS files")
+            files.extend(found)
+        else:
+            files.append(item)
+    return files
+
+
+def _size(args):
+    return [args.size, args.size_y if args.size_y is not None else args.size]
+
+
+def cmd_plugins(args):
+    from .plugins import describe_plugins, get_plugin_manager
+
+    manager = get_plugin_manager()
+    for info in describe_plugins(manager):
+        print(f"{info.name}  ({info.distribution} {info.version})")
+        print(f"    hooks: {', '.join(info.hooks) or '-'}")
+    for error in manager.load_errors:
+        print(f"{error.name}  FAILED TO LOAD ({error.entry_point}): {error.error}")
+    return 0
+
+
+def cmd_cube(args):
+    from .api import CubeFactory
+
+    files = _files_or_dirs(args.files)
+    factory = CubeFactory(max_memory=args.max_memory)
+    if args.append:
+        path = factory.update_cube(files, args.output, verbose=not args.quiet)
+    else:
+        path = factory.make_cube(files, args.output, sector=args.sector, verbose=not args.quiet)
+    print(path)
+    return 0
+
+
+def cmd_cut(args):
+    from .api import CutoutFactory
+
+    if args.ra is None or args.dec is None:
+        raise InvalidInputError("give RA and DEC (degrees) after the cube file")
+    path = CutoutFactory().cube_cut(args.cube, f"{args.ra} {args.dec}", _size(args),
+                                    output_path=args.output, verbose=args.verbose)
+    print(path)
+    return 0
+
+
+def _sky_position(args):
+    return f"{args.ra} {args.dec}"
+
+
+def cmd_fits_cut(args):
+    from .api import fits_cut
+
+    result = fits_cut(args.files, _sky_position(args), _size(args),
+                      single_outfile=args.single, output_dir=args.output,
+                      cutout_prefix=args.prefix, verbose=args.verbose)
+    for path in [result] if isinstance(result, str) else result:
+        print(path)
+    return 0
+
+
+def cmd_img_cut(args):
+    from .api import img_cut
+
+    result = img_cut(args.files, _sky_position(args), _size(args), stretch=args.stretch,
+                     img_format=args.format, colorize=args.colorize, invert=args.invert,
+                     minmax_percent=args.minmax_percent, output_dir=args.output,
+                     cutout_prefix=args.prefix, verbose=args.verbose)
+    for path in [result] if isinstance(result, str) else result:
+        print(path)
+    return 0
+
+
+def _add_size(parser, default=None):
+    parser.add_argument("--size", type=int, default=default, required=default is None,
+                        help="stamp width in pixels (columns); square unless --size-y")
+    parser.add_argument("--size-y", type=int, default=None, help="stamp height in pixels (rows)")
+
+
+def build_parser():
+    """The argument parser, with the plugins' subcommands added."""
+    from . import __version__
+    from .plugins import get_plugin_manager
+
+    parser = argparse.ArgumentParser(
+        prog="astrocut", description="Cut stamps and stamp time series out of aligned images.")
+    parser.add_argument("--version", action="version", version=f"astrocut {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    plugins = commands.add_parser("plugins", help="list installed plugins and their hooks")
+    plugins.set_defaults(func=cmd_plugins)
+
+    cube = commands.add_parser("cube", help="build a cube from full-frame images")
+    cube.add_argument("files", nargs="+", metavar="FILES_OR_DIR")
+    cube.add_argument("-o", "--output", default="img-cube.fits", help="cube file to write")
+    cube.add_argument("--max-memory", type=float, default=50, help="GB for image data (50)")
+    cube.add_argument("--sector", type=int, default=None)
+    cube.add_argument("--append", action="store_true", help="add FILES to the existing cube")
+    cube.add_argument("--quiet", action="store_true", help="no progress output")
+    cube.set_defaults(func=cmd_cube)
+
+    cut = commands.add_parser("cut", help="cut a target pixel file from a cube")
+    cut.add_argument("cube")
+    cut.add_argument("ra", type=float, nargs="?", help="degrees")
+    cut.add_argument("dec", type=float, nargs="?", help="degrees")
+    _add_size(cut, default=10)
+    cut.add_argument("-o", "--output", default=".", help="output directory")
+    cut.add_argument("--verbose", action="store_true")
+    cut.set_defaults(func=cmd_cut)
+
+    for name, func, help_text in (("fits-cut", cmd_fits_cut, "cut FITS images to FITS"),
+                                  ("img-cut", cmd_img_cut, "cut FITS images to PNG/JPG")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("files", nargs="+")
+        sub.add_argument("--ra", type=float, required=True, help="degrees")
+        sub.add_argument("--dec", type=float, required=True, help="degrees")
+        _add_size(sub)
+        sub.add_argument("-o", "--output", default=".", help="output directory")
+        sub.add_argument("--prefix", default="cutout", help="output name prefix")
+        sub.add_argument("--verbose", action="store_true")
+        sub.set_defaults(func=func)
+        if name == "fits-cut":
+            group = sub.add_mutually_exclusive_group()
+            group.add_argument("--single", dest="single", action="store_true", default=True,
+                               help="all cutouts in one file (default)")
+            group.add_argument("--per-file", dest="single", action="store_false",
+                               help="one output file per input")
+        else:
+            sub.add_argument("--stretch", default="asinh")
+            sub.add_argument("--format", default="jpg", choices=["jpg", "png"])
+            sub.add_argument("--colorize", action="store_true", help="R, G, B from 3 inputs")
+            sub.add_argument("--invert", action="store_true")
+            sub.add_argument("--minmax-percent", type=float, nargs=2, default=None)
+
+    get_plugin_manager().hook.astrocut_register_commands(subparsers=commands)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``astrocut`` console script; returns the exit code."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        return args.func(args) or 0
+    except AstrocutError as exc:
+        print(f"astrocut: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("astrocut: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

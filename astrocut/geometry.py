@@ -1,0 +1,158 @@
+"""Turning what users type into sky positions, stamp sizes and pixel windows.
+
+Every cutter in every plugin goes through these functions, so a size or a coordinate means
+the same thing for a TESS cube and for a drizzled Hubble image.
+"""
+
+import numbers
+
+import numpy as np
+
+from .errors import InvalidInputError, InvalidQueryError
+from .models import CutoutSize
+
+
+def parse_coordinates(coordinates):
+    """Return an ICRS scalar :class:`~astropy.coordinates.SkyCoord` for ``coordinates``.
+
+    Accepts a ``SkyCoord`` (any frame) or a string ``"ra dec"`` in degrees (sexagesimal with
+    units also works, e.g. ``"10h00m00s +02d00m00s"``).
+    """
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    if isinstance(coordinates, SkyCoord):
+        coord = coordinates
+    elif isinstance(coordinates, str):
+        try:
+            coord = SkyCoord(coordinates, unit="deg")
+        except Exception as exc:
+            raise InvalidInputError(
+                f"coordinates {coordinates!r} could not be read: give 'RA DEC' in degrees "
+                f"(e.g. '251.51 32.36') or a SkyCoord ({exc})") from None
+    else:
+        raise InvalidInputError(
+            f"coordinates must be a SkyCoord or an 'RA DEC' string in degrees, "
+            f"not {type(coordinates).__name__}")
+    if not coord.isscalar:
+        raise InvalidInputError("coordinates must be a single position; use cube_cut_many "
+                                "for many targets")
+    coord = coord.icrs
+    ra, dec = coord.ra.to_value(u.deg), coord.dec.to_value(u.deg)
+    if not (np.isfinite(ra) and np.isfinite(dec)):
+        raise InvalidInputError(f"coordinates are not finite (ra={ra}, dec={dec})")
+    return coord
+
+
+def parse_cutout_size(cutout_size):
+    """Return a :class:`CutoutSize` for an int, a pair ``[nx, ny]`` or a Quantity.
+
+    ``[a, b]`` is ``a`` columns (x, FITS NAXIS1) by ``b`` rows (y, NAXIS2); a scalar is a square.
+    """
+    import astropy.units as u
+
+    if isinstance(cutout_size, u.Quantity):
+        sides = list(np.atleast_1d(cutout_size))
+    elif isinstance(cutout_size, (str, bytes)) or cutout_size is None:
+        raise InvalidInputError(f"cutout_size must be a number, a pair [nx, ny] or a "
+                                f"Quantity, not {cutout_size!r}")
+    elif np.ndim(cutout_size) == 0:
+        sides = [cutout_size]
+    else:
+        sides = list(cutout_size)
+    if len(sides) == 1:
+        sides = sides * 2
+    if len(sides) != 2:
+        raise InvalidInputError(f"cutout_size must have one or two sides, got {len(sides)}")
+    for side in sides:
+        _check_side(side)
+    return CutoutSize(sides[0], sides[1])
+
+
+def _check_side(side):
+    import astropy.units as u
+
+    if isinstance(side, u.Quantity):
+        if side.unit != u.pixel and side.unit.physical_type != "angle":
+            raise InvalidInputError(f"cutout_size unit {side.unit} is not supported: use "
+                                    f"pixels or an angle")
+        value = side.value
+    elif isinstance(side, numbers.Real) and not isinstance(side, bool):
+        value = side
+    else:
+        raise InvalidInputError(f"cutout_size side {side!r} is not a number")
+    if not np.isfinite(value) or value <= 0:
+        raise InvalidInputError(f"cutout_size sides must be positive, got {side}")
+
+
+def side_in_pixels(side, wcs, axis):
+    """Whole pixels for one side of a stamp (angles use the WCS pixel scale along ``axis``)."""
+    import astropy.units as u
+
+    if isinstance(side, u.Quantity):
+        if side.unit == u.pixel:
+            value = side.value
+        else:
+            from astropy.wcs.utils import proj_plane_pixel_scales
+
+            scale = proj_plane_pixel_scales(wcs.celestial)[axis] * u.Unit(wcs.celestial.wcs.cunit[axis] or "deg")
+            value = (side / scale).decompose().value
+    else:
+        value = side
+    pixels = int(np.round(value))
+    if pixels < 1:
+        raise InvalidInputError(f"cutout_size side {side} is smaller than one pixel")
+    return pixels
+
+
+def stamp_corner(center_pixel, npix):
+    """First pixel (0-based) of a window of ``npix`` pixels centred on ``center_pixel``.
+
+    Rounding follows the reference tool (``round(centre - npix / 2)``) so stamps sit on the
+    same pixels; the window always has exactly ``npix`` pixels.
+    """
+    return int(np.round(center_pixel - npix / 2))
+
+
+def center_pixel(wcs, coord, source):
+    """0-based ``(x, y)`` image pixel of ``coord`` through the full WCS (SIP included)."""
+    import astropy.wcs
+
+    try:
+        x, y = wcs.celestial.world_to_pixel(coord)
+    except astropy.wcs.NoConvergence:
+        x = y = np.nan
+    x, y = float(x), float(y)
+    if not (np.isfinite(x) and np.isfinite(y)):
+        raise InvalidQueryError(f"{coord.ra.deg:.6f} {coord.dec.deg:.6f} is not in the "
+                                f"footprint of {source}")
+    return x, y
+
+
+def stamp_window(wcs, coord, size, image_shape, source):
+    """Place a stamp: return ``(corner, (ny, nx))`` for ``coord`` and ``size`` on an image.
+
+    ``image_shape`` is the image's ``(ny, nx)``. Raises :class:`InvalidQueryError` naming
+    ``source`` when no pixel of the stamp lies on the image.
+    """
+    x, y = center_pixel(wcs, coord, source)
+    nx, ny = size.to_pixels(wcs)
+    x0, y0 = stamp_corner(x, nx), stamp_corner(y, ny)
+    if x0 >= image_shape[1] or y0 >= image_shape[0] or x0 + nx <= 0 or y0 + ny <= 0:
+        raise InvalidQueryError(
+            f"the {nx}x{ny} stamp at {coord.ra.deg:.6f} {coord.dec.deg:.6f} (pixel "
+            f"{x:.1f}, {y:.1f}) has no pixel on {source} ({image_shape[1]}x{image_shape[0]})")
+    return (x0, y0), (ny, nx)
+
+
+def overlap(corner, stamp_shape, image_shape):
+    """Slices of the image and of the stamp where the two overlap.
+
+    Returns ``(image_slices, stamp_slices)``, each a ``(rows, columns)`` pair of slices.
+    """
+    (x0, y0), (ny, nx) = corner, stamp_shape
+    iy0, iy1 = max(y0, 0), min(y0 + ny, image_shape[0])
+    ix0, ix1 = max(x0, 0), min(x0 + nx, image_shape[1])
+    image = (slice(iy0, iy1), slice(ix0, ix1))
+    stamp = (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0))
+    return image, stamp
