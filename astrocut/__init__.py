@@ -11,7 +11,8 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-from .api import CubeFactory, CutoutFactory, fits_cut, img_cut  # noqa: E402
+from .cubes import CubeFactory, CutoutFactory  # noqa: E402
+from .images import fits_cut, img_cut  # noqa: E402
 from .errors import (AstrocutError, AstrocutWarning, DataWarning, InputWarning,  # noqa: E402
                      InvalidInputError, InvalidQueryError, OutputError, PluginError,
                      PluginLoadWarning)

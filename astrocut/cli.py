@@ -42,7 +42,7 @@ def cmd_plugins(args):
 
 
 def cmd_cube(args):
-    from .api import CubeFactory
+    from .cubes import CubeFactory
 
     files = _files_or_dirs(args.files)
     factory = CubeFactory(max_memory=args.max_memory)
@@ -55,7 +55,7 @@ def cmd_cube(args):
 
 
 def cmd_cut(args):
-    from .api import CutoutFactory
+    from .cubes import CutoutFactory
 
     if args.ra is None or args.dec is None:
         raise InvalidInputError("give RA and DEC (degrees) after the cube file")
@@ -70,7 +70,7 @@ def _sky_position(args):
 
 
 def cmd_fits_cut(args):
-    from .api import fits_cut
+    from .images import fits_cut
 
     result = fits_cut(args.files, _sky_position(args), _size(args),
                       single_outfile=args.single, output_dir=args.output,
@@ -81,7 +81,7 @@ def cmd_fits_cut(args):
 
 
 def cmd_img_cut(args):
-    from .api import img_cut
+    from .images import img_cut
 
     result = img_cut(args.files, _sky_position(args), _size(args), stretch=args.stretch,
                      img_format=args.format, colorize=args.colorize, invert=args.invert,

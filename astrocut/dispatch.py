@@ -1,0 +1,102 @@
+"""Finding the plugin for an input and calling the hooks: shared by every public function."""
+
+import os
+import shutil
+import tempfile
+
+from .errors import InvalidInputError, PluginError
+from .plugins import get_plugin_manager
+
+
+def hook():
+    return get_plugin_manager().hook
+
+
+def check_input_file(path, parameter="input file"):
+    """Return ``path`` as a string if it is an existing regular file, else raise."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidInputError(f"{parameter} must be a path, not {type(path).__name__}")
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise InvalidInputError(f"{parameter} {path!r} does not exist")
+    if not os.path.isfile(path):
+        raise InvalidInputError(f"{parameter} {path!r} is not a file")
+    return path
+
+
+def identify(path):
+    """Ask the plugins what ``path`` is; return the product name or ``None``."""
+    from astropy.io import fits
+
+    hdulist = None
+    try:
+        hdulist = fits.open(path, memmap=True, lazy_load_hdus=True)
+    except Exception:  # not FITS (or unreadable as FITS): non-FITS plugins may still know it
+        hdulist = None
+    try:
+        return hook().astrocut_identify(path=path, hdulist=hdulist)
+    except Exception as exc:
+        # A plugin tripping over a damaged file is a problem with the file, not a crash.
+        raise InvalidInputError(f"{path!r} could not be read: {type(exc).__name__}: {exc}") from None
+    finally:
+        if hdulist is not None:
+            hdulist.close()
+
+
+def identify_required(path, what):
+    """Like :func:`identify` but raise a clear error when no plugin recognises the file."""
+    product = identify(path)
+    if product is None:
+        names = [name for name, _ in get_plugin_manager().list_name_plugin()]
+        raise InvalidInputError(f"{path!r} is not {what} that any installed plugin recognises "
+                                f"(plugins: {', '.join(names)})")
+    return product
+
+
+def file_list_argument(file_list, parameter="file_list"):
+    if isinstance(file_list, (str, os.PathLike)):
+        file_list = [file_list]
+    try:
+        files = [os.fspath(f) for f in file_list]
+    except TypeError:
+        raise InvalidInputError(f"{parameter} must be a list of file paths") from None
+    if not files:
+        raise InvalidInputError(f"{parameter} is empty: give at least one file")
+    return [check_input_file(f, parameter=f"{parameter} entry") for f in files]
+
+
+def check_max_memory(max_memory):
+    try:
+        value = float(max_memory)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"max_memory must be a number of GB, not {max_memory!r}") from None
+    if not value > 0:
+        raise InvalidInputError(f"max_memory must be positive (GB), got {max_memory}")
+    return value
+
+
+def write_cutouts(cutouts, format, path, options=None):
+    """Write ``cutouts`` through the writer hooks; return the path written."""
+    written = hook().astrocut_write(cutouts=list(cutouts), format=format, path=os.fspath(path),
+                                     options=dict(options or {}))
+    if written is None:
+        kind = type(cutouts[0]).__name__ if cutouts else "empty"
+        raise PluginError(f"no installed plugin writes {kind} cutouts as {format!r}")
+    return written
+
+
+def read_into_memory(cutouts, format, options=None):
+    """Write ``cutouts`` through the writer hooks to a scratch file and return an in-memory HDUList.
+
+    Going through the writer keeps one serialisation path, so an in-memory result is exactly
+    what the file on disk would hold.
+    """
+    from astropy.io import fits
+
+    scratch = tempfile.mkdtemp(prefix="astrocut-")
+    try:
+        path = write_cutouts(cutouts, format, os.path.join(scratch, "cutout.fits"), options)
+        with fits.open(path, memmap=False) as hdulist:
+            return fits.HDUList([hdu.copy() for hdu in hdulist])
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
