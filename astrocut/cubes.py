@@ -93,7 +93,8 @@ def cube_base_name(cube_file):
 def default_tpf_name(cube_file, center, shape):
     """``<cube base>_<ra>_<dec>_<nx>x<ny>_astrocut.fits`` as in the documented examples."""
     ny, nx = shape
-    return f"{cube_base_name(cube_file)}_{center.ra.deg!r}_{center.dec.deg!r}_{nx}x{ny}_astrocut.fits"
+    return (f"{cube_base_name(cube_file)}_{float(center.ra.deg)!r}_{float(center.dec.deg)!r}"
+            f"_{nx}x{ny}_astrocut.fits")
 
 
 class CutoutFactory:

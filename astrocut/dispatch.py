@@ -47,7 +47,7 @@ def identify_required(path, what):
     """Like :func:`identify` but raise a clear error when no plugin recognises the file."""
     product = identify(path)
     if product is None:
-        names = [name for name, _ in get_plugin_manager().list_name_plugin()]
+        names = [name for name, plugin in get_plugin_manager().list_name_plugin() if plugin]
         raise InvalidInputError(f"{path!r} is not {what} that any installed plugin recognises "
                                 f"(plugins: {', '.join(names)})")
     return product

@@ -116,6 +116,8 @@ def describe_plugins(manager=None):
 
     infos = []
     for name, plugin in manager.list_name_plugin():
+        if plugin is None:  # blocked through ASTROCUT_DISABLE_PLUGINS
+            continue
         dist = manager._astrocut_dists.get(name)
         if dist is not None:
             dist_name, version = dist.metadata["Name"], dist.version

@@ -6,6 +6,8 @@ target pixel files) and ``commands`` (the ``simulate`` and ``demo`` subcommands)
 modules are imported inside the hooks, so loading the plugin stays cheap.
 """
 
+import sys
+
 from astrocut.hookspecs import hookimpl
 
 FFI = "tess.ffi"
@@ -77,9 +79,10 @@ def astrocut_open_cube(path, product):
 @hookimpl
 def astrocut_cut_cube(cube, request):
     """Cut a stamp time series from an opened TESS cube."""
-    from .cutout import TessCube
-
-    if not isinstance(cube, TessCube):
+    # Only handles made by astrocut_open_cube are ours; if that never imported the cutout
+    # module, this cube is another mission's, and importing it here would be wasted work.
+    cutout_module = sys.modules.get(f"{__package__}.cutout")
+    if cutout_module is None or not isinstance(cube, cutout_module.TessCube):
         return None
     return cube.cut(request)
 

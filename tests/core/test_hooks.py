@@ -1,0 +1,189 @@
+"""Every hook, exercised through the plugin manager with real plugins.
+
+``test_hook_coverage.py`` checks that each hook spec has a ``test_hook_<name>`` here.
+"""
+
+import types
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from astrocut import get_plugin_manager
+from astrocut.geometry import parse_coordinates, parse_cutout_size
+from astrocut.hookspecs import hookimpl
+from astrocut.models import CubeCutRequest, CubeRequest, FittedWCS, ImageCutRequest
+
+
+def _tan_header(shape=(30, 40), crval=(150.0, 2.0), scale=1e-4):
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = crval
+    wcs.wcs.crpix = [shape[1] / 2, shape[0] / 2]
+    wcs.wcs.cdelt = [-scale, scale]
+    return wcs.to_header()
+
+
+@pytest.fixture
+def plain_fits(tmp_path):
+    path = tmp_path / "plain.fits"
+    data = np.arange(30 * 40, dtype=np.float32).reshape(30, 40)
+    fits.PrimaryHDU(data, header=_tan_header()).writeto(path)
+    return str(path)
+
+
+@pytest.fixture
+def toy_cube(toy_plugin, tmp_path):
+    from astrocut_toymission.simulate import simulate
+
+    paths, header = simulate(str(tmp_path), n_frames=4, shape=(40, 50))
+    request = CubeRequest(files=tuple(paths), cube_file=str(tmp_path / "t.toycube"),
+                          product="toy.image", verbose=False)
+    return toy_plugin.hook.astrocut_build_cube(request=request), header
+
+
+def test_hook_astrocut_identify(toy_plugin, plain_fits, tmp_path):
+    from astrocut_toymission.simulate import simulate
+
+    hook = toy_plugin.hook
+    with fits.open(plain_fits) as hdulist:
+        assert hook.astrocut_identify(path=plain_fits, hdulist=hdulist) == "fits.image"
+    tess_like = tmp_path / "tess.fits"
+    header = fits.Header({"TELESCOP": "TESS"})
+    fits.HDUList([fits.PrimaryHDU(header=header),
+                  fits.ImageHDU(np.zeros((5, 6), np.float32))]).writeto(tess_like)
+    with fits.open(tess_like) as hdulist:
+        assert hook.astrocut_identify(path=str(tess_like), hdulist=hdulist) == "tess.ffi"
+    toy_path = simulate(str(tmp_path), n_frames=1)[0][0]
+    assert hook.astrocut_identify(path=toy_path, hdulist=None) == "toy.image"
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image")
+    assert hook.astrocut_identify(path=str(text), hdulist=None) is None
+
+
+def test_hook_astrocut_build_cube(toy_cube):
+    from astrocut_toymission import formats
+
+    cube, _ = toy_cube
+    header, stack = formats.open_cube(cube)
+    assert stack.shape == (4, 40, 50)
+
+
+def test_hook_astrocut_build_cube_is_declined_for_unknown_products(tmp_path):
+    request = CubeRequest(files=("a",), cube_file=str(tmp_path / "c"), product="nobody.image")
+    assert get_plugin_manager().hook.astrocut_build_cube(request=request) is None
+    assert not (tmp_path / "c").exists()
+
+
+def test_hook_astrocut_update_cube(tmp_path):
+    simulate = pytest.importorskip("astrocut_tess.simulate")
+    sector = simulate.simulate_ffis(str(tmp_path / "ffi"), n_ffi=4, size=(40, 30), seed=5)
+    hook = get_plugin_manager().hook
+    cube = str(tmp_path / "s-cube.fits")
+    first = CubeRequest(files=tuple(sector.files[:2]), cube_file=cube, product="tess.ffi",
+                        verbose=False)
+    hook.astrocut_build_cube(request=first)
+    more = CubeRequest(files=tuple(sector.files[2:]), cube_file=cube, product="tess.ffi",
+                       verbose=False)
+    assert hook.astrocut_update_cube(request=more) == cube
+    with fits.open(cube) as hdulist:
+        assert hdulist[1].data.shape == (30, 40, 4, 2)
+    assert hook.astrocut_update_cube(request=CubeRequest(
+        files=(), cube_file=cube, product="nobody.image")) is None
+
+
+def test_hook_astrocut_open_cube(toy_cube):
+    cube, _ = toy_cube
+    hook = get_plugin_manager().hook
+    with hook.astrocut_open_cube(path=cube, product="toy.cube") as handle:
+        assert handle.stack.shape == (4, 40, 50)
+    assert hook.astrocut_open_cube(path=cube, product="nobody.cube") is None
+
+
+def test_hook_astrocut_cut_cube(toy_cube):
+    cube, header = toy_cube
+    hook = get_plugin_manager().hook
+    center = parse_coordinates(f"{header['pointing'][0]} {header['pointing'][1]}")
+    request = CubeCutRequest(center=center, size=parse_cutout_size([6, 4]))
+    with hook.astrocut_open_cube(path=cube, product="toy.cube") as handle:
+        cutout = hook.astrocut_cut_cube(cube=handle, request=request)
+    assert cutout.flux.shape == (4, 4, 6)
+    assert cutout.fitted_wcs is None  # cutting never fits or writes: the core does that next
+    assert hook.astrocut_cut_cube(cube=object(), request=request) is None
+
+
+def test_hook_astrocut_cut_images(plain_fits):
+    hook = get_plugin_manager().hook
+    request = ImageCutRequest(files=(plain_fits,), center=parse_coordinates("150.0 2.0"),
+                              size=parse_cutout_size(5))
+    cutouts = hook.astrocut_cut_images(request=request)
+    assert len(cutouts) == 1
+    assert cutouts[0].data.shape == (5, 5)
+    assert cutouts[0].source == plain_fits
+
+
+def test_hook_astrocut_fit_wcs():
+    wcs = WCS(_tan_header())
+    fitted = get_plugin_manager().hook.astrocut_fit_wcs(wcs=wcs, corner=(10, 5), shape=(6, 8))
+    assert isinstance(fitted, FittedWCS)
+    # A TAN image is fitted exactly by a TAN stamp WCS.
+    assert fitted.max_separation < 1e-9
+    ra, dec = wcs.pixel_to_world_values(13, 7)
+    np.testing.assert_allclose(fitted.wcs.pixel_to_world_values(3, 2), (ra, dec), atol=1e-10)
+
+
+def test_hook_astrocut_fit_wcs_prefers_a_mission_fitter():
+    manager = get_plugin_manager()
+    better = types.SimpleNamespace()
+    sentinel = FittedWCS(wcs=None, max_separation=0.0, sigma=0.0)
+
+    @hookimpl
+    def astrocut_fit_wcs(wcs, corner, shape):
+        return sentinel
+
+    better.astrocut_fit_wcs = astrocut_fit_wcs
+    manager.register(better, name="better-fitter")
+    try:
+        assert manager.hook.astrocut_fit_wcs(wcs=WCS(_tan_header()), corner=(0, 0),
+                                             shape=(3, 3)) is sentinel
+    finally:
+        manager.unregister(name="better-fitter")
+
+
+def test_hook_astrocut_write(toy_cube, tmp_path):
+    cube, header = toy_cube
+    hook = get_plugin_manager().hook
+    center = parse_coordinates(f"{header['pointing'][0]} {header['pointing'][1]}")
+    request = CubeCutRequest(center=center, size=parse_cutout_size(5))
+    with hook.astrocut_open_cube(path=cube, product="toy.cube") as handle:
+        cutout = hook.astrocut_cut_cube(cube=handle, request=request)
+    cutout.fitted_wcs = hook.astrocut_fit_wcs(wcs=cutout.image_wcs, corner=cutout.corner,
+                                              shape=cutout.shape)
+    out = str(tmp_path / "toy-tpf.fits")
+    assert hook.astrocut_write(cutouts=[cutout], format="tpf", path=out, options={}) == out
+    with fits.open(out) as hdulist:
+        assert hdulist["FLUX"].data.shape == (4, 5, 5)
+    assert hook.astrocut_write(cutouts=[cutout], format="nonsense", path=out, options={}) is None
+
+
+def test_hook_astrocut_register_commands():
+    from astrocut.cli import build_parser, main
+
+    manager = get_plugin_manager()
+    extra = types.SimpleNamespace()
+
+    @hookimpl
+    def astrocut_register_commands(subparsers):
+        hello = subparsers.add_parser("hello")
+        hello.set_defaults(func=lambda args: 7)
+
+    extra.astrocut_register_commands = astrocut_register_commands
+    manager.register(extra, name="hello-plugin")
+    try:
+        assert main(["hello"]) == 7
+    finally:
+        manager.unregister(name="hello-plugin")
+    # The TESS plugin adds its own commands the same way.
+    help_text = build_parser().format_help()
+    assert "simulate" in help_text
