@@ -1,0 +1,89 @@
+"""Coordinates, sizes and stamp placement shared by every cutter."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.wcs import WCS
+
+from astrocut.errors import InvalidInputError, InvalidQueryError
+from astrocut.geometry import (overlap, parse_coordinates, parse_cutout_size, stamp_corner,
+                               stamp_window)
+
+
+@pytest.fixture
+def wcs():
+    w = WCS(naxis=2)
+    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    w.wcs.crval = [100.0, 30.0]
+    w.wcs.crpix = [51.0, 41.0]  # 1-based: 0-based pixel (50, 40)
+    w.wcs.cdelt = [-10 / 3600, 10 / 3600]
+    return w
+
+
+def test_coordinates_from_string_and_skycoord():
+    coord = parse_coordinates("251.51 32.36")
+    assert (coord.ra.deg, coord.dec.deg) == pytest.approx((251.51, 32.36))
+    galactic = SkyCoord(l=10 * u.deg, b=5 * u.deg, frame="galactic")
+    assert parse_coordinates(galactic).frame.name == "icrs"
+    assert parse_coordinates("10h00m00s +02d00m00s").ra.deg == pytest.approx(150.0)
+
+
+@pytest.mark.parametrize("bad", ["", "hello world", "nan 3", "10 95", 42, None, "1 2 3 4"])
+def test_bad_coordinates_are_named(bad):
+    with pytest.raises(InvalidInputError, match="coordinates"):
+        parse_coordinates(bad)
+
+
+def test_sizes():
+    assert parse_cutout_size(5) == parse_cutout_size([5, 5])
+    size = parse_cutout_size([3, 7])
+    assert (size.nx, size.ny) == (3, 7)  # columns first
+    assert parse_cutout_size(5 * u.arcmin).nx == 5 * u.arcmin
+    assert parse_cutout_size([4, 6] * u.pixel).ny == 6 * u.pixel
+
+
+@pytest.mark.parametrize("bad", [0, -3, [5, 0], "ten", [1, 2, 3], np.nan, 5 * u.kg, None, True])
+def test_bad_sizes_are_named(bad):
+    with pytest.raises(InvalidInputError, match="cutout_size"):
+        parse_cutout_size(bad)
+
+
+def test_angles_become_pixels_with_the_pixel_scale(wcs):
+    assert parse_cutout_size(1 * u.arcmin).to_pixels(wcs) == (6, 6)
+    assert parse_cutout_size([30, 50] * u.arcsec).to_pixels(wcs) == (3, 5)
+
+
+def test_stamp_corner_follows_numpy_rounding():
+    assert stamp_corner(10.3, 5) == 8   # round(7.8)
+    assert stamp_corner(10.0, 5) == 8   # round(7.5) = 8 (half to even)
+    assert stamp_corner(11.0, 5) == 8   # round(8.5) = 8
+    assert stamp_corner(10.0, 4) == 8
+
+
+def test_stamp_window_centres_the_target(wcs):
+    corner, shape = stamp_window(wcs, SkyCoord(100, 30, unit="deg"), parse_cutout_size([5, 3]),
+                                 (80, 100), "image.fits")
+    assert shape == (3, 5)
+    assert corner == (stamp_corner(50, 5), stamp_corner(40, 3))
+    x0, y0 = corner
+    assert x0 <= 50 < x0 + 5 and y0 <= 40 < y0 + 3
+
+
+def test_stamp_window_off_the_image_names_the_source(wcs):
+    far = SkyCoord(100, 31, unit="deg")  # 360 pixels north
+    with pytest.raises(InvalidQueryError, match="image.fits"):
+        stamp_window(wcs, far, parse_cutout_size(10), (80, 100), "image.fits")
+    with pytest.raises(InvalidQueryError, match="footprint of image.fits"):
+        stamp_window(wcs, SkyCoord(280, -30, unit="deg"), parse_cutout_size(10), (80, 100),
+                     "image.fits")
+
+
+def test_overlap_of_a_stamp_hanging_off_a_corner():
+    image, stamp = overlap((-2, 7), (5, 4), (10, 3))
+    assert image == (slice(7, 10), slice(0, 2))
+    assert stamp == (slice(0, 3), slice(2, 4))
+    data = np.arange(30).reshape(10, 3)
+    out = np.full((5, 4), -1)
+    out[stamp] = data[image]
+    assert out[0, 2] == data[7, 0] and out[3, 0] == -1
