@@ -11,6 +11,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
+from .bulk import cube_cut_many, fits_cut_many  # noqa: E402
 from .cubes import CubeFactory, CutoutFactory  # noqa: E402
 from .images import fits_cut, img_cut  # noqa: E402
 from .errors import (AstrocutError, AstrocutWarning, DataWarning, InputWarning,  # noqa: E402
@@ -21,6 +22,7 @@ from .plugins import get_plugin_manager  # noqa: E402
 
 __all__ = [
     "CubeFactory", "CutoutFactory", "fits_cut", "img_cut", "normalize_img",
+    "cube_cut_many", "fits_cut_many",
     "get_plugin_manager", "AstrocutError", "InvalidInputError", "InvalidQueryError",
     "OutputError", "PluginError", "AstrocutWarning", "InputWarning", "DataWarning",
     "PluginLoadWarning", "__version__",

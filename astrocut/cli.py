@@ -43,26 +43,54 @@ def cmd_plugins(args):
 
 def cmd_cube(args):
     from .cubes import CubeFactory
+    from .executors import executor_for
 
     files = _files_or_dirs(args.files)
     factory = CubeFactory(max_memory=args.max_memory)
     if args.append:
         path = factory.update_cube(files, args.output, verbose=not args.quiet)
     else:
-        path = factory.make_cube(files, args.output, sector=args.sector, verbose=not args.quiet)
+        with executor_for(args.workers, args.scheduler) as executor:
+            path = factory.make_cube(files, args.output, sector=args.sector,
+                                     verbose=not args.quiet, executor=executor)
     print(path)
     return 0
 
 
 def cmd_cut(args):
+    if args.targets:
+        return _cut_targets(args)
     from .cubes import CutoutFactory
 
     if args.ra is None or args.dec is None:
-        raise InvalidInputError("give RA and DEC (degrees) after the cube file")
+        raise InvalidInputError("give RA and DEC (degrees) after the cube file, or --targets CSV")
     path = CutoutFactory().cube_cut(args.cube, f"{args.ra} {args.dec}", _size(args),
                                     output_path=args.output, verbose=args.verbose)
     print(path)
     return 0
+
+
+def _cut_targets(args):
+    from .bulk import cube_cut_many
+    from .executors import executor_for
+    from .output import atomic_path
+
+    with executor_for(args.workers, args.scheduler) as executor:
+        table = cube_cut_many(args.cube, args.targets, cutout_size=_size(args),
+                              output_path=args.output, executor=executor, verbose=True)
+    manifest = os.path.join(args.output, "manifest.csv")
+    with atomic_path(manifest) as temporary:
+        table.write(temporary, format="ascii.csv", overwrite=True)
+    failed = int((table["status"] != "ok").sum())
+    print(f"{manifest}: {len(table) - failed} written, {failed} failed")
+    return 0 if failed == 0 else 3
+
+
+def _add_parallel(parser):
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, default=None, help="local worker processes")
+    group.add_argument("--scheduler", default=None,
+                       help="dask scheduler address (tcp://host:8786), needs astrocut[dask]")
 
 
 def _sky_position(args):
@@ -118,6 +146,7 @@ def build_parser():
     cube.add_argument("--sector", type=int, default=None)
     cube.add_argument("--append", action="store_true", help="add FILES to the existing cube")
     cube.add_argument("--quiet", action="store_true", help="no progress output")
+    _add_parallel(cube)
     cube.set_defaults(func=cmd_cube)
 
     cut = commands.add_parser("cut", help="cut a target pixel file from a cube")
@@ -127,6 +156,9 @@ def build_parser():
     _add_size(cut, default=10)
     cut.add_argument("-o", "--output", default=".", help="output directory")
     cut.add_argument("--verbose", action="store_true")
+    cut.add_argument("--targets", default=None,
+                     help="CSV with ra, dec[, size, name]: cut them all, write manifest.csv")
+    _add_parallel(cut)
     cut.set_defaults(func=cmd_cut)
 
     for name, func, help_text in (("fits-cut", cmd_fits_cut, "cut FITS images to FITS"),
