@@ -12,9 +12,12 @@ def cmd_simulate(args):
         raise InvalidInputError(f"--size: {exc}") from None
     if args.n < 1:
         raise InvalidInputError(f"--n must be at least 1, got {args.n}")
-    sector = simulate_ffis(args.directory, n_ffi=args.n, size=size, sector=args.sector,
-                           camera=args.camera, ccd=args.ccd, seed=args.seed,
-                           verbose=not args.quiet)
+    try:
+        sector = simulate_ffis(args.directory, n_ffi=args.n, size=size, sector=args.sector,
+                               camera=args.camera, ccd=args.ccd, seed=args.seed,
+                               verbose=not args.quiet)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError(f"simulate: {exc}") from None
     variable = sector.variable_star
     print(f"Wrote {len(sector.files)} FFIs ({size[0]}x{size[1]}) to {args.directory}; "
           f"variable star at {variable.ra:.6f} {variable.dec:.6f}")
