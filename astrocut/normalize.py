@@ -21,21 +21,34 @@ def _stretch(name):
 
 
 def _interval(minmax_percent, minmax_value):
+    import warnings
+
     from astropy.visualization import AsymmetricPercentileInterval, ManualInterval, MinMaxInterval
 
-    if minmax_value is not None:
-        low, high = _pair(minmax_value, "minmax_value")
-        if not low < high:
-            raise InvalidInputError(f"minmax_value must be [min, max] with min < max, "
-                                    f"got {list(minmax_value)}")
-        return ManualInterval(low, high)
+    from .errors import InputWarning
+
     if minmax_percent is not None:
         low, high = _pair(minmax_percent, "minmax_percent")
         if not 0 <= low < high <= 100:
             raise InvalidInputError(f"minmax_percent must be [low, high] with "
                                     f"0 <= low < high <= 100, got {list(minmax_percent)}")
+        if minmax_value is not None:
+            _check_values(minmax_value)
+            # The reference tool's precedence: percentiles win when both are given.
+            warnings.warn("both minmax_percent and minmax_value are set: minmax_value is "
+                          "ignored", InputWarning, stacklevel=3)
         return AsymmetricPercentileInterval(low, high)
+    if minmax_value is not None:
+        return ManualInterval(*_check_values(minmax_value))
     return MinMaxInterval()
+
+
+def _check_values(minmax_value):
+    low, high = _pair(minmax_value, "minmax_value")
+    if not low < high:
+        raise InvalidInputError(f"minmax_value must be [min, max] with min < max, "
+                                f"got {list(minmax_value)}")
+    return low, high
 
 
 def _pair(value, name):
@@ -49,42 +62,64 @@ def _pair(value, name):
 
 
 def normalize_img(img_arr, stretch="asinh", minmax_percent=None, minmax_value=None, invert=False):
-    """Scale an image to ``uint8`` with an astropy stretch.
+    """Scale an image to ``uint8`` with an astropy interval and stretch.
+
+    The interval maps ``[vmin, vmax]`` to ``[0, 1]`` (clipping outside), the stretch is then
+    applied, and the result is multiplied by 255 and truncated: exactly astropy's
+    ``stretch + interval`` transform, computed in the image's own floating-point type, as
+    the reference tool does, so pictures match it pixel for pixel.
 
     Parameters
     ----------
     img_arr : array-like
-        The image (2-D).
+        The image (2-D). NaN and infinite pixels are left out of the interval's limits.
     stretch : str
-        One of ``asinh`` (default), ``sinh``, ``sqrt``, ``log``, ``linear``.
+        One of ``asinh`` (default), ``sinh``, ``sqrt``, ``log``, ``linear``
+        (case-insensitive), with astropy's default parameters.
     minmax_percent : [low, high], optional
-        Clip at these percentiles of the finite pixels before stretching.
+        Clip at these percentiles of the finite pixels (0 <= low < high <= 100).
     minmax_value : [min, max], optional
-        Clip at these values (takes precedence over ``minmax_percent``).
+        Clip at these values (min < max). Ignored, with an
+        :class:`~astrocut.errors.InputWarning`, when ``minmax_percent`` is also given.
+        With neither, the image's finite minimum and maximum are used.
     invert : bool
-        Swap black and white.
+        Swap black and white (``255 - value``) for the finite pixels.
 
     Returns
     -------
     numpy.ndarray
-        ``uint8`` image of the same shape; NaN pixels become 0.
+        ``uint8`` image of the same shape. NaN pixels are 0, also when inverted (the
+        reference tool makes them 255 when inverted; this project keeps "no data" black).
+
+    Raises
+    ------
+    InvalidInputError
+        Not a non-empty 2-D array, an unknown stretch, or bad interval limits.
     """
-    data = np.asarray(img_arr, dtype=float)
+    data = np.asanyarray(img_arr)
     if data.ndim != 2:
         raise InvalidInputError(f"img_arr must be a 2-D image, got {data.ndim} dimensions")
-    transform = _stretch(stretch)
-    interval = _interval(minmax_percent, minmax_value)
-    finite = np.isfinite(data)
-    scaled = np.zeros_like(data)
-    if finite.any():
-        low, high = interval.get_limits(data[finite])
-        if high > low:
-            scaled = np.clip((data - low) / (high - low), 0.0, 1.0)
-            scaled = transform(scaled, clip=True)
+    if data.size == 0:
+        raise InvalidInputError("img_arr is empty")
+    if data.dtype.kind not in "biuf":
+        raise InvalidInputError(f"img_arr must hold numbers, not {data.dtype}")
+    transform = _stretch(stretch) + _interval(minmax_percent, minmax_value)
+    if np.ma.isMaskedArray(data):
+        # Masked pixels are "no data", like NaN.
+        base = data.data if data.dtype.kind == "f" else data.data.astype(float)
+        data = np.where(np.ma.getmaskarray(data), np.nan, base).astype(base.dtype)
+    elif data.dtype.kind == "b":
+        data = data.astype(np.uint8)
+    if not np.isfinite(data).any():
+        return np.zeros(data.shape, dtype=np.uint8)
+    scaled = transform(data)
+    np.multiply(255, scaled, out=scaled)
+    image = np.nan_to_num(scaled, nan=0.0).astype(np.uint8)
     if invert:
-        scaled = 1.0 - scaled
-    scaled = np.where(finite, scaled, 0.0)
-    return np.round(scaled * 255).astype(np.uint8)
+        np.subtract(255, image, out=image)
+        if data.dtype.kind == "f":
+            image[np.isnan(data)] = 0
+    return image
 
 
 def check_scaling(stretch="asinh", minmax_percent=None, minmax_value=None):

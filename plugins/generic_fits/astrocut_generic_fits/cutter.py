@@ -1,0 +1,344 @@
+"""Cutting the same sky region out of any FITS images with a celestial WCS.
+
+This is the project's one image cutter: ``fits_cut`` writes its results as FITS and
+``img_cut`` renders the same cutouts as PNG/JPG.
+
+Decisions
+---------
+* Only the stamp's pixels are read. Plain (uncompressed, unscaled) images are sliced
+  through a memory map; scaled (BZERO/BSCALE), tile-compressed or gzipped images go through
+  ``hdu.section``, which scales and decompresses only what the slice needs. Whole images
+  are never loaded, so 10000x10000 mosaics and larger cost the same as small ones.
+* Output pixels are always floating point, so off-image pixels can hold the fill value
+  (NaN by default) and the data type does not depend on where the stamp falls. Floating
+  point images keep their precision (float32 stays float32); integer images become float32
+  (8- and 16-bit: exact) or float64 (32- and 64-bit), with ``BLANK`` pixels as NaN. Values
+  equal the reference tool's; only the integer images' type differs.
+* The cutout header is the input header with every ``CRPIXja`` (primary and alternate WCSs)
+  and IRAF's ``LTV1/2`` shifted by the stamp's corner. Nothing else in the WCS changes:
+  CD/PC matrices, projection parameters and SIP coefficients are relative to CRPIX, so the
+  cutout's WCS is the input's, exactly, whatever keywords the input used. A physical
+  alternate WCS ``P`` (RAWX/RAWY in input pixels, as the reference tool adds) records where
+  the stamp came from, unless the input already uses ``P``.
+* A header whose CTYPE lacks ``-SIP`` while SIP coefficients are present is read without
+  SIP (the CTYPE is authoritative, as in the reference tool), and archaic ``PC001001`` /
+  ``CD001001`` matrix keywords are read as their modern forms, so stamps are placed where
+  the reference tool places them.
+"""
+
+import os
+import re
+import warnings
+
+import numpy as np
+
+from astrocut.errors import DataWarning, InputWarning, InvalidInputError, InvalidQueryError
+from astrocut.geometry import overlap, stamp_window
+from astrocut.models import ImageCutout
+
+_SIP_KEY = re.compile(r"^(A|B|AP|BP)_(ORDER|DMAX|\d+_\d+)$")
+_ARCHAIC_MATRIX_KEY = re.compile(r"^(PC|CD)(\d{3})(\d{3})$")
+_ALTERNATES = [""] + [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+# Keywords describing how the input stored its pixels: the cutout holds physical values.
+_STORAGE_KEYS = ("BSCALE", "BZERO", "BLANK", "CHECKSUM", "DATASUM")
+
+
+def cut_images(request):
+    """Cut ``request``'s region from every selected image HDU of every input file.
+
+    Parameters
+    ----------
+    request : astrocut.models.ImageCutRequest
+        Input files (paths or URLs astropy opens), sky centre, size, ``extension``
+        (``None``: the first image HDU with data and a celestial WCS; an int; a sequence of
+        ints; ``"all"``: every image HDU with data) and fill value.
+
+    Returns
+    -------
+    list of astrocut.models.ImageCutout
+        In input order, then HDU order. Inputs or HDUs the stamp misses, or that have no
+        usable image, are skipped with an :class:`~astrocut.errors.InputWarning` naming them;
+        the list is empty when nothing was cut.
+
+    Raises
+    ------
+    InvalidInputError
+        A file cannot be opened as FITS, or a selected HDU has more than two dimensions.
+    """
+    cutouts = []
+    for path in request.files:
+        cutouts.extend(_cut_file(path, request))
+    return cutouts
+
+
+def _display_name(path):
+    return os.path.basename(str(path).rstrip("/")) or str(path)
+
+
+def _open(path):
+    from astropy.io import fits
+
+    try:
+        return fits.open(path, memmap=True, lazy_load_hdus=True)
+    except Exception as exc:  # astropy raises OSError, ValueError, TypeError... for bad files
+        raise InvalidInputError(f"{path!r} could not be opened as FITS: "
+                                f"{type(exc).__name__}: {exc}") from None
+
+
+def _is_plain_fits_file(path):
+    """True for a local, uncompressed file (memory-mapped slicing is safe and fast)."""
+    if "://" in str(path):
+        return False
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(6) == b"SIMPLE"
+    except OSError:
+        return False
+
+
+def _cut_file(path, request):
+    hdulist = _open(path)
+    try:
+        plain = _is_plain_fits_file(path)
+        cutouts = []
+        candidates = _candidate_hdus(hdulist, request.extension, path)
+        misses = []
+        for index in candidates:
+            hdu = hdulist[index]
+            source = f"{_display_name(path)} [extension {index}]"
+            wcs = image_wcs(hdu.header, source)
+            if wcs is None:
+                if request.extension is None:
+                    continue  # keep looking for the first HDU with a celestial WCS
+                warnings.warn(f"skipping {source}: no celestial WCS", InputWarning, stacklevel=4)
+                continue
+            _check_two_dimensional(hdu.header, source)
+            try:
+                cutouts.append(_cut_hdu(hdu, wcs, index, path, source, request, plain))
+            except InvalidQueryError as exc:
+                misses.append(str(exc))
+            if request.extension is None:
+                break
+        else:
+            if request.extension is None and not cutouts and not misses:
+                warnings.warn(f"skipping {path}: no image HDU with data and a celestial WCS",
+                              InputWarning, stacklevel=4)
+        if misses:
+            if cutouts:
+                for message in misses:
+                    warnings.warn(f"skipping an extension of {path}: {message}",
+                                  InputWarning, stacklevel=4)
+            else:
+                warnings.warn(f"skipping {path}: {'; '.join(misses)}", InputWarning,
+                              stacklevel=4)
+        return cutouts
+    finally:
+        hdulist.close()
+
+
+def _has_image_data(hdu):
+    header = hdu.header
+    naxis = header.get("NAXIS", 0)
+    return (hdu.is_image and naxis >= 1
+            and all(header.get(f"NAXIS{i}", 0) > 0 for i in range(1, naxis + 1)))
+
+
+def _candidate_hdus(hdulist, extension, path):
+    """Indices of the HDUs to try, in order, warning about requested ones that are unusable."""
+    if extension is None or extension == "all":
+        found = [i for i, hdu in enumerate(hdulist) if _has_image_data(hdu)]
+        if extension == "all" and not found:
+            warnings.warn(f"skipping {path}: no image HDU with data", InputWarning, stacklevel=5)
+        return found
+    wanted = [extension] if isinstance(extension, (int, np.integer)) else list(extension)
+    usable = []
+    count = len(hdulist)
+    for index in wanted:
+        if index >= count:
+            warnings.warn(f"skipping extension {index} of {path}: the file has {count} HDUs",
+                          InputWarning, stacklevel=5)
+        elif not _has_image_data(hdulist[index]):
+            warnings.warn(f"skipping extension {index} of {path}: not an image HDU with data",
+                          InputWarning, stacklevel=5)
+        else:
+            usable.append(int(index))
+    return usable
+
+
+def _check_two_dimensional(header, source):
+    naxis = header.get("NAXIS", 0)
+    if naxis != 2:
+        shape = " x ".join(str(header.get(f"NAXIS{i}")) for i in range(1, naxis + 1))
+        raise InvalidInputError(f"{source} is a {naxis}-dimensional image ({shape}); "
+                                f"fits_cut and img_cut cut 2-dimensional images only")
+
+
+def image_wcs(header, source="the image"):
+    """The WCS astrocut places stamps with, or ``None`` when ``header`` has no celestial WCS.
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header
+        An image header; it is not modified.
+    source : str
+        Names the image in warnings.
+
+    Returns
+    -------
+    astropy.wcs.WCS or None
+    """
+    from astropy.wcs import WCS, FITSFixedWarning
+
+    header = _readable_wcs_header(header)
+    try:
+        with warnings.catch_warnings():
+            # wcslib's routine fixes (dates, units) are not the user's concern here.
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            wcs = WCS(header, relax=True)
+    except Exception as exc:  # wcslib raises many types for malformed WCS keywords
+        warnings.warn(f"{source}: the WCS could not be read ({type(exc).__name__}: {exc})",
+                      InputWarning, stacklevel=2)
+        return None
+    if not wcs.has_celestial or wcs.naxis < 2:
+        return None
+    # A celestial pair on axes other than the image's first two is not an image WCS.
+    if sorted((wcs.wcs.lng, wcs.wcs.lat)) != [0, 1]:
+        return None
+    return wcs
+
+
+def _readable_wcs_header(header):
+    """``header``, or a corrected copy when its WCS keywords would be misread."""
+    keys = list(header.keys())
+    archaic = [k for k in keys if _ARCHAIC_MATRIX_KEY.match(k)]
+    ctype = str(header.get("CTYPE1", "")) + str(header.get("CTYPE2", ""))
+    stray_sip = "-SIP" not in ctype.upper() and any(_SIP_KEY.match(k) for k in keys)
+    if not archaic and not stray_sip:
+        return header
+    header = header.copy()
+    for key in archaic:
+        prefix, i, j = _ARCHAIC_MATRIX_KEY.match(key).groups()
+        modern = f"{prefix}{int(i)}_{int(j)}"
+        if modern not in header:
+            header[modern] = header[key]
+        del header[key]
+    if stray_sip:
+        for key in [k for k in keys if _SIP_KEY.match(k)]:
+            del header[key]
+    return header
+
+
+def _output_dtype(dtype):
+    if dtype.kind == "f":
+        return dtype.newbyteorder("=")
+    return np.dtype(np.float32) if dtype.itemsize <= 2 else np.dtype(np.float64)
+
+
+def _read_window(hdu, image_slices, plain):
+    from astropy.io import fits
+
+    header = hdu.header
+    unscaled = header.get("BSCALE", 1) == 1 and header.get("BZERO", 0) == 0
+    if (plain and unscaled and isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU))
+            and not isinstance(hdu, fits.CompImageHDU)):
+        # A memory-mapped view: slicing it touches only the stamp's pages.
+        block = hdu.data[image_slices]
+    else:
+        block = hdu.section[image_slices]
+    block = np.asarray(block)
+    out = block.astype(_output_dtype(block.dtype))
+    if block.dtype.kind in "iu" and "BLANK" in header:
+        out[block == header["BLANK"]] = np.nan
+    return out
+
+
+def _cut_hdu(hdu, wcs, index, path, source, request, plain):
+    image_shape = (hdu.header["NAXIS2"], hdu.header["NAXIS1"])
+    corner, stamp_shape = stamp_window(wcs, request.center, request.size, image_shape, source)
+    image_slices, stamp_slices = overlap(corner, stamp_shape, image_shape)
+    block = _read_window(hdu, image_slices, plain)
+    if block.shape == tuple(stamp_shape):
+        data = block
+    else:
+        data = np.full(stamp_shape, request.fill_value, dtype=block.dtype)
+        data[stamp_slices] = block
+    if not np.isfinite(data).any():
+        warnings.warn(f"the cutout from {source} holds no finite pixel", DataWarning,
+                      stacklevel=5)
+    header = cutout_header(hdu.header, corner, _display_name(path), index)
+    if request.verbose:
+        print(f"{source}: {stamp_shape[1]}x{stamp_shape[0]} stamp at image pixel "
+              f"x={corner[0]}, y={corner[1]} (0-based)")
+    return ImageCutout(data=data, header=header, wcs=shift_wcs(wcs, corner, stamp_shape),
+                       corner=tuple(corner), center=request.center, source=str(path),
+                       extension=index)
+
+
+def cutout_header(header, corner, file_name, index):
+    """The input ``header`` moved onto a stamp whose first pixel is image pixel ``corner``.
+
+    Parameters
+    ----------
+    header : astropy.io.fits.Header
+        The input image header (not modified).
+    corner : (int, int)
+        0-based ``(x, y)`` image pixel of the stamp's first pixel; may be negative.
+    file_name : str
+        Recorded as ``ORIG_FLE``.
+    index : int
+        The input HDU index, recorded as ``ORIG_EXT``.
+
+    Returns
+    -------
+    astropy.io.fits.Header
+        Without structural keywords (astropy adds those when the HDU is built).
+    """
+    x0, y0 = (int(v) for v in corner)
+    out = header.copy(strip=True)
+    for key in _STORAGE_KEYS:
+        out.remove(key, ignore_missing=True, remove_all=True)
+    for alt in _ALTERNATES:
+        for axis, shift in (("1", x0), ("2", y0)):
+            key = f"CRPIX{axis}{alt}"
+            if key in out:
+                out[key] = out[key] - shift
+    for key, shift in (("LTV1", x0), ("LTV2", y0)):
+        if key in out:
+            out[key] = out[key] - shift
+    if "WCSNAMEP" not in out and "CTYPE1P" not in out and "CRPIX1P" not in out:
+        out.extend([
+            ("WCSNAMEP", "PHYSICAL", "name of world coordinate system alternate P"),
+            ("WCSAXESP", 2, "number of WCS physical axes"),
+            ("CTYPE1P", "RAWX", "physical WCS axis 1 type: input image column"),
+            ("CUNIT1P", "PIXEL", "physical WCS axis 1 unit"),
+            ("CRPIX1P", 1, "reference pixel of the cutout"),
+            ("CRVAL1P", x0 + 1, "input image column (1-based) at CRPIX1P"),
+            ("CDELT1P", 1.0, "physical WCS axis 1 step"),
+            ("CTYPE2P", "RAWY", "physical WCS axis 2 type: input image row"),
+            ("CUNIT2P", "PIXEL", "physical WCS axis 2 unit"),
+            ("CRPIX2P", 1, "reference pixel of the cutout"),
+            ("CRVAL2P", y0 + 1, "input image row (1-based) at CRPIX2P"),
+            ("CDELT2P", 1.0, "physical WCS axis 2 step"),
+        ])
+    out["O_EXT_NM"] = (header.get("EXTNAME"), "original extension name")
+    out["EXTNAME"] = ("CUTOUT", "extension name")
+    out["ORIG_FLE"] = (file_name, "input file")
+    out["ORIG_EXT"] = (int(index), "extension in input file")
+    return out
+
+
+def shift_wcs(wcs, corner, shape):
+    """A copy of ``wcs`` for a stamp of ``shape`` (ny, nx) whose first pixel is ``corner``.
+
+    SIP coefficients are kept: they are relative to CRPIX, which moves with the stamp.
+    """
+    from astropy.wcs import Sip
+
+    x0, y0 = corner
+    out = wcs.deepcopy()
+    out.wcs.crpix = out.wcs.crpix - np.array([x0, y0] + [0] * (out.naxis - 2), dtype=float)
+    if out.sip is not None:
+        out.sip = Sip(out.sip.a, out.sip.b, out.sip.ap, out.sip.bp, out.wcs.crpix[:2])
+    if out.naxis == 2:
+        out.pixel_shape = (shape[1], shape[0])
+    return out
