@@ -5,8 +5,10 @@ fix are printed as one line (no traceback) with a non-zero exit code.
 """
 
 import argparse
+import contextlib
 import os
 import sys
+import warnings
 
 from .errors import AstrocutError, InvalidInputError
 
@@ -97,26 +99,57 @@ def _sky_position(args):
     return f"{args.ra} {args.dec}"
 
 
+@contextlib.contextmanager
+def _image_warnings():
+    """Show the image commands' warnings (e.g. a skipped input) as one line each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for warning in caught:
+                print(f"astrocut: warning: {warning.message}", file=sys.stderr)
+
+
+def _extension_argument(text):
+    if text.lower() == "all":
+        return "all"
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'all' or HDU indices such as 1 or "
+                                         f"1,2") from None
+    return values[0] if len(values) == 1 else values
+
+
+def _print_paths(result):
+    for path in [result] if isinstance(result, str) else result:
+        print(path)
+
+
 def cmd_fits_cut(args):
     from .images import fits_cut
 
-    result = fits_cut(args.files, _sky_position(args), _size(args),
-                      single_outfile=args.single, output_dir=args.output,
-                      cutout_prefix=args.prefix, verbose=args.verbose)
-    for path in [result] if isinstance(result, str) else result:
-        print(path)
+    with _image_warnings():
+        result = fits_cut(args.files, _sky_position(args), _size(args),
+                          extension=args.extension, single_outfile=args.single,
+                          output_dir=args.output, cutout_prefix=args.prefix,
+                          drop_after=args.drop_after, verbose=args.verbose)
+    _print_paths(result)
     return 0
 
 
 def cmd_img_cut(args):
     from .images import img_cut
 
-    result = img_cut(args.files, _sky_position(args), _size(args), stretch=args.stretch,
-                     img_format=args.format, colorize=args.colorize, invert=args.invert,
-                     minmax_percent=args.minmax_percent, output_dir=args.output,
-                     cutout_prefix=args.prefix, verbose=args.verbose)
-    for path in [result] if isinstance(result, str) else result:
-        print(path)
+    with _image_warnings():
+        result = img_cut(args.files, _sky_position(args), _size(args), stretch=args.stretch,
+                         img_format=args.format, colorize=args.colorize, invert=args.invert,
+                         minmax_percent=args.minmax_percent, minmax_value=args.minmax_value,
+                         output_dir=args.output, cutout_prefix=args.prefix,
+                         drop_after=args.drop_after, verbose=args.verbose,
+                         extension=args.extension)
+    _print_paths(result)
     return 0
 
 
@@ -164,12 +197,18 @@ def build_parser():
     for name, func, help_text in (("fits-cut", cmd_fits_cut, "cut FITS images to FITS"),
                                   ("img-cut", cmd_img_cut, "cut FITS images to PNG/JPG")):
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("files", nargs="+")
+        sub.add_argument("files", nargs="+", help="FITS files (paths or URLs)")
         sub.add_argument("--ra", type=float, required=True, help="degrees")
         sub.add_argument("--dec", type=float, required=True, help="degrees")
         _add_size(sub)
         sub.add_argument("-o", "--output", default=".", help="output directory")
-        sub.add_argument("--prefix", default="cutout", help="output name prefix")
+        sub.add_argument("--prefix", default="cutout",
+                         help="name prefix of the single FITS file or the colour image")
+        sub.add_argument("--extension", type=_extension_argument, default=None,
+                         help="HDUs to cut: an index, indices such as 1,2, or 'all' (default: "
+                              "the first image HDU with a celestial WCS)")
+        sub.add_argument("--drop-after", default=None,
+                         help="per-input names keep the input's name up to this text")
         sub.add_argument("--verbose", action="store_true")
         sub.set_defaults(func=func)
         if name == "fits-cut":
@@ -179,11 +218,15 @@ def build_parser():
             group.add_argument("--per-file", dest="single", action="store_false",
                                help="one output file per input")
         else:
-            sub.add_argument("--stretch", default="asinh")
+            sub.add_argument("--stretch", default="asinh",
+                             help="asinh (default), sinh, sqrt, log or linear")
             sub.add_argument("--format", default="jpg", choices=["jpg", "png"])
             sub.add_argument("--colorize", action="store_true", help="R, G, B from 3 inputs")
             sub.add_argument("--invert", action="store_true")
-            sub.add_argument("--minmax-percent", type=float, nargs=2, default=None)
+            sub.add_argument("--minmax-percent", type=float, nargs=2, default=None,
+                             metavar=("LOW", "HIGH"), help="percentile interval (0.5 99.5)")
+            sub.add_argument("--minmax-value", type=float, nargs=2, default=None,
+                             metavar=("MIN", "MAX"), help="value interval")
 
     get_plugin_manager().hook.astrocut_register_commands(subparsers=commands)
     return parser

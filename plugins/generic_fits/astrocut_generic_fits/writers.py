@@ -3,9 +3,12 @@
 Decisions
 ---------
 * FITS: a header-only primary HDU (ORIGIN, DATE, PROCVER, RA_OBJ, DEC_OBJ) then one
-  ``CUTOUT`` image extension per cutout. ORIGIN names this project, not the archive (see
-  ``shared/spec/tess-formats.md``). Headers copied from inputs are written with
-  ``silentfix`` so that a slightly non-standard input card does not block the output.
+  ``CUTOUT`` image extension per cutout, each HDU with CHECKSUM/DATASUM. ORIGIN names this
+  project, not the archive (see ``shared/spec/tess-formats.md``). The bytes are assembled
+  here from astropy-formatted cards and the stamp's big-endian pixels: astropy's
+  ``HDUList.writeto`` re-verifies every card of a long drizzled header and costs more than
+  the cut itself. Pixel types FITS cannot store directly (unsigned 16/32-bit, bool ...)
+  fall back to astropy's writer.
 * PNG/JPG: scaled with :func:`astrocut.normalize.normalize_img`; when neither
   ``minmax_percent`` nor ``minmax_value`` is given the 0.5-99.5 percentile interval is used,
   as in the reference tool. The array is flipped vertically before saving so the first row
@@ -51,6 +54,14 @@ def to_hdulist(cutouts):
     return fits.HDUList(hdus)
 
 
+_BITPIX = {np.dtype(">f4"): -32, np.dtype(">f8"): -64, np.dtype("u1"): 8,
+           np.dtype(">i2"): 16, np.dtype(">i4"): 32, np.dtype(">i8"): 64}
+_BLOCK = 2880
+# Keywords the writer sets itself; a header passed in must not repeat them.
+_OWN_KEYS = ("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT",
+             "GROUPS", "BSCALE", "BZERO", "BLANK", "CHECKSUM", "DATASUM")
+
+
 def write_fits(cutouts, path):
     """Write ``cutouts`` to the FITS file ``path``.
 
@@ -66,17 +77,116 @@ def write_fits(cutouts, path):
     str
         ``path``.
     """
+    arrays = [np.asarray(c.data) for c in cutouts]
+    if any(a.dtype.newbyteorder(">") not in _BITPIX or a.ndim != 2 for a in arrays):
+        return _write_fits_astropy(cutouts, path)
+    stamp = datetime.datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
+    primary = [_card("SIMPLE", True, "conforms to FITS standard"),
+               _card("BITPIX", 8, "array data type"),
+               _card("NAXIS", 0, "number of array dimensions"), _card("EXTEND", True)]
+    parts = [_hdu_bytes(primary + _cards(primary_hdu(cutouts[0].center).header), b"", stamp)]
+    for cutout, array in zip(cutouts, arrays):
+        data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder(">"))
+        ny, nx = data.shape
+        structure = [_card("XTENSION", "IMAGE", "Image extension"),
+                     _card("BITPIX", _BITPIX[data.dtype], "array data type"),
+                     _card("NAXIS", 2, "number of array dimensions"),
+                     _card("NAXIS1", nx), _card("NAXIS2", ny),
+                     _card("PCOUNT", 0, "number of parameters"),
+                     _card("GCOUNT", 1, "number of groups")]
+        parts.append(_hdu_bytes(structure + _cards(cutout.header), data.tobytes(), stamp))
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as handle:
+            for part in parts:
+                handle.write(part)
+    return path
+
+
+def _write_fits_astropy(cutouts, path):
     import warnings
 
     from astropy.io.fits.verify import VerifyWarning
 
     hdulist = to_hdulist(cutouts)
     with atomic_path(path) as temporary, warnings.catch_warnings():
-        # Long ORIG_FLE values and input cards that need fixing raise VerifyWarnings that
-        # tell the user nothing they can act on.
+        # Long values and input cards that need fixing raise VerifyWarnings that tell the
+        # user nothing they can act on.
         warnings.simplefilter("ignore", VerifyWarning)
         hdulist.writeto(temporary, overwrite=True, checksum=True, output_verify="silentfix")
     return path
+
+
+def _card(key, value, comment=""):
+    from astropy.io import fits
+
+    return fits.Card(key, value, comment).image
+
+
+def _cards(header):
+    """The 80-character card images of ``header`` without the keywords the writer owns."""
+    if any(key in header for key in _OWN_KEYS) or any(k.startswith("NAXIS") for k in header):
+        header = header.copy(strip=True)
+        for key in _OWN_KEYS:
+            header.remove(key, ignore_missing=True, remove_all=True)
+    text = header.tostring(sep="", endcard=False, padding=False)
+    return [text[i:i + 80] for i in range(0, len(text), 80)]
+
+
+def _hdu_bytes(cards, data, stamp):
+    """One HDU: ``cards`` plus CHECKSUM/DATASUM and END, then ``data`` padded to a block."""
+    data = data + b"\0" * (-len(data) % _BLOCK)
+    datasum = _ones_complement_sum(data)
+    zero = [_card("CHECKSUM", "0" * 16, f"HDU checksum updated {stamp}"),
+            _card("DATASUM", str(datasum), f"data unit checksum updated {stamp}")]
+    header = _header_bytes(cards + zero)
+    total = _ones_complement_add(_ones_complement_sum(header), datasum)
+    final = [_card("CHECKSUM", _encode_checksum(~total & 0xFFFFFFFF),
+                   f"HDU checksum updated {stamp}"), zero[1]]
+    return _header_bytes(cards + final) + data
+
+
+def _header_bytes(cards):
+    text = "".join(cards) + "END".ljust(80)
+    text += " " * (-len(text) % _BLOCK)
+    return text.encode("ascii")
+
+
+def _ones_complement_add(a, b):
+    total = a + b
+    return (total & 0xFFFFFFFF) + (total >> 32)
+
+
+def _ones_complement_sum(block):
+    """The FITS checksum convention's 32-bit ones' complement sum of ``block``."""
+    if not block:
+        return 0
+    words = np.frombuffer(block, dtype=">u4").astype(np.uint64)
+    total = int(words.sum(dtype=np.uint64))  # < 2**64 for any file below 64 GB
+    while total >> 32:
+        total = (total & 0xFFFFFFFF) + (total >> 32)
+    return total
+
+
+def _encode_checksum(value):
+    """The 16-character ASCII encoding of a 32-bit checksum (FITS checksum convention)."""
+    excluded = set(range(0x3A, 0x41)) | set(range(0x5B, 0x61))
+    chars = [0] * 16
+    for i in range(4):
+        byte = (value >> (24 - 8 * i)) & 0xFF
+        quotient, remainder = byte // 4 + 0x30, byte % 4
+        column = [quotient + remainder, quotient, quotient, quotient]
+        changed = True
+        while changed:  # step off punctuation, keeping the column's sum
+            changed = False
+            for j in (0, 2):
+                if column[j] in excluded or column[j + 1] in excluded:
+                    column[j] += 1
+                    column[j + 1] -= 1
+                    changed = True
+        for j in range(4):
+            chars[4 * j + i] = column[j]
+    # The convention rotates the string one character right.
+    return bytes(chars[-1:] + chars[:-1]).decode("ascii")
 
 
 def render(cutouts, options):
