@@ -328,10 +328,11 @@ class TessCube:
             "BARYCORR": column("BARYCORR", np.float64, 0.0),
             "DQUALITY": column("DQUALITY", np.int32, 0),
             "FFIINDEX": column("FFIINDEX", np.int64, 0),
+            "TIMEDEL": column("TIMEDEL", np.float64, np.nan),
             "FFI_FILE": (np.char.strip(rows[found["FFI_FILE"][0]]) if "FFI_FILE" in found
                          else np.full(n_ffi, b"", dtype="S1")),
         }
-        columns["HAS_FFIINDEX"] = "FFIINDEX" in found
+        columns["CADENCENO"] = _cadence_numbers(columns, found, header_values(primary))
 
         wcs_row = _choose_wcs_row(rows, found, n_ffi)
         if wcs_row is None:
@@ -435,6 +436,22 @@ def _read_exact(fd, view, offset, path):
         if count <= 0:
             raise InvalidInputError(f"{path!r} is truncated: the cube's data end early")
         done += count
+
+
+def _cadence_numbers(columns, found, primary):
+    """Cadence number of each FFI: its FFIINDEX where the table has one, else counted from
+    the first FFI's FFIINDEX (primary header) in steps of TIMEDEL, else 0 (unknown)."""
+    if "FFIINDEX" in found:
+        return columns["FFIINDEX"].astype(np.int32)
+    first = primary.get("FFIINDEX")
+    timedel = columns["TIMEDEL"]
+    start = columns["TSTART"]
+    if (isinstance(first, int) and not isinstance(first, bool) and len(start)
+            and np.all(np.isfinite(timedel)) and np.all(timedel > 0)
+            and np.all(np.isfinite(start))):
+        steps = np.round((start - start[0]) / timedel[0]).astype(np.int64)
+        return (first + steps).astype(np.int32)
+    return np.zeros(len(start), dtype=np.int32)
 
 
 def _choose_wcs_row(rows, found, n_ffi):

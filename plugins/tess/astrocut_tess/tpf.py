@@ -119,7 +119,12 @@ def format_value(value):
 
 
 def format_float(value):
-    """Shortest text that reads back as ``value``, else the most digits 20 characters hold."""
+    """Shortest text that reads back exactly as ``value`` (Python's repr, FITS spelling).
+
+    Values that need more than the 20 characters of the fixed format (e.g.
+    ``-0.005833215210984427``) are written in the standard's free format, which every FITS
+    reader accepts, rather than losing digits.
+    """
     if not math.isfinite(value):
         raise ValueError(f"FITS headers cannot hold {value}")
     text = repr(value).upper()
@@ -130,13 +135,7 @@ def format_float(value):
         text = f"{mantissa}E{exponent}"
     elif "." not in text:
         text += ".0"
-    if len(text) <= 20:
-        return text
-    for digits in range(16, 0, -1):
-        text = f"{value:.{digits}E}"
-        if len(text) <= 20:
-            return text
-    return text  # pragma: no cover - 20 characters always hold one digit
+    return text
 
 
 def card(key, value=None, comment=""):
@@ -233,8 +232,7 @@ class _CubeTemplate:
         self.n_ffi = n_ffi
         self.time = (columns["TSTART"] + columns["TSTOP"]) / 2.0
         self.timecorr = columns["BARYCORR"].astype(np.float32)
-        self.cadenceno = (columns["FFIINDEX"].astype(np.int32) if columns["HAS_FFIINDEX"]
-                          else np.zeros(n_ffi, dtype=np.int32))
+        self.cadenceno = columns["CADENCENO"].astype(np.int32)
         self.quality = columns["DQUALITY"].astype(np.int32)
         names = columns["FFI_FILE"]
         self.name_width = max(1, int(names.dtype.itemsize))
