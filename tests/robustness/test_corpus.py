@@ -1,0 +1,783 @@
+"""The bad-input corpus: every public entry point, fed what users really have on disk.
+
+Each case must raise one of the package's own exceptions (an ``AstrocutError`` subclass,
+never a bare numpy/astropy/OS error), with a message naming the file or the parameter at
+fault, and must leave nothing behind: no new file in the output directory, no ``*.part``
+temporary, no cube file, and an existing cube untouched.
+
+A failing case prints what was raised, so the list of failures is the list of fixes.
+"""
+
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+
+import robustness_helpers as H
+from astrocut import (CubeFactory, CutoutFactory, cube_cut_many, fits_cut, img_cut,
+                      normalize_img)
+from astrocut.errors import (AstrocutError, InvalidInputError, InvalidQueryError,
+                             OutputError)
+
+base = os.path.basename
+PROC_DIR = "/proc/astrocut-robustness/out"  # cannot be created, even by root
+
+
+class Ctx:
+    """What a case may use: the fixtures, a fresh output directory ``out``."""
+
+    def __init__(self, sector, later, cube, image, bad, out):
+        self.ffis = list(sector.files)
+        self.later = list(later)
+        self.cube = cube.path
+        self.image = image.path
+        self.bad = bad
+        self.out = str(out)
+        self.star = f"{sector.variable_star.ra} {sector.variable_star.dec}"
+        ra, dec = H.IMAGE_CENTER
+        self.image_center = f"{ra} {dec}"
+
+    def out_cube(self):
+        return os.path.join(self.out, "new-cube.fits")
+
+    def cube_copy(self):
+        """A copy of the good cube inside ``out`` (update_cube cases change it in place)."""
+        path = os.path.join(self.out, "s1-cube.fits")
+        if not os.path.exists(path):
+            H.copy(self.cube, path)
+            os.chmod(path, 0o644)
+        return path
+
+
+# Each case: (id, call(ctx), expected exception class, tokens(ctx)): the message must contain
+# one of the tokens (a file's base name or a parameter's name).
+CASES = []
+
+
+def case(case_id, expected=AstrocutError, names=lambda c: []):
+    def register(call):
+        CASES.append(pytest.param(call, expected, names, id=case_id))
+        return call
+    return register
+
+
+def mk(c, files, **kw):
+    return CubeFactory().make_cube(files, kw.pop("cube_file", c.out_cube()), verbose=False, **kw)
+
+
+def up(c, files, **kw):
+    return CubeFactory().update_cube(files, kw.pop("cube_file", c.cube_copy()), verbose=False,
+                                     **kw)
+
+
+def cut(c, coordinates=None, size=5, cube=None, **kw):
+    kw.setdefault("output_path", c.out)
+    return CutoutFactory().cube_cut(cube or c.cube, coordinates or c.star, size, **kw)
+
+
+def fcut(c, files=None, coordinates=None, size=10, **kw):
+    kw.setdefault("output_dir", c.out)
+    return fits_cut([c.image] if files is None else files, coordinates or c.image_center, size, **kw)
+
+
+def icut(c, files=None, coordinates=None, size=10, **kw):
+    kw.setdefault("output_dir", c.out)
+    return img_cut([c.image] if files is None else files, coordinates or c.image_center, size, **kw)
+
+
+# ------------------------------------------------------------------------------ make_cube
+
+@case("make_cube-truncated-ffi", InvalidInputError, lambda c: [base(c.bad.ffi_truncated)])
+def _(c):
+    mk(c, c.ffis + [c.bad.ffi_truncated])
+
+
+@case("make_cube-truncated-ffi-first", InvalidInputError, lambda c: [base(c.bad.ffi_truncated)])
+def _(c):
+    mk(c, [c.bad.ffi_truncated] + c.ffis)
+
+
+@case("make_cube-truncated-header", InvalidInputError,
+      lambda c: [base(c.bad.ffi_truncated_header)])
+def _(c):
+    mk(c, c.ffis + [c.bad.ffi_truncated_header])
+
+
+@case("make_cube-non-fits", InvalidInputError, lambda c: [base(c.bad.text)])
+def _(c):
+    mk(c, c.ffis + [c.bad.text])
+
+
+@case("make_cube-non-fits-first", InvalidInputError, lambda c: [base(c.bad.text)])
+def _(c):
+    mk(c, [c.bad.text] + c.ffis)
+
+
+@case("make_cube-empty-file", InvalidInputError, lambda c: [base(c.bad.empty)])
+def _(c):
+    mk(c, c.ffis + [c.bad.empty])
+
+
+@case("make_cube-fits-without-image", InvalidInputError, lambda c: [base(c.bad.tess_header_only)])
+def _(c):
+    mk(c, c.ffis + [c.bad.tess_header_only])
+
+
+@case("make_cube-fits-without-image-first", InvalidInputError,
+      lambda c: [base(c.bad.header_only)])
+def _(c):
+    mk(c, [c.bad.header_only] + c.ffis)
+
+
+@case("make_cube-mixed-shape", InvalidInputError, lambda c: [base(c.bad.ffi_mixed_shape)])
+def _(c):
+    mk(c, c.ffis + [c.bad.ffi_mixed_shape])
+
+
+@case("make_cube-mixed-sector", InvalidInputError, lambda c: [base(c.bad.ffi_mixed_sector)])
+def _(c):
+    mk(c, c.ffis + [c.bad.ffi_mixed_sector])
+
+
+@case("make_cube-mixed-camera", InvalidInputError, lambda c: [base(c.bad.ffi_mixed_camera)])
+def _(c):
+    mk(c, c.ffis + [c.bad.ffi_mixed_camera])
+
+
+@case("make_cube-mixed-ccd", InvalidInputError, lambda c: [base(c.bad.ffi_mixed_ccd)])
+def _(c):
+    mk(c, c.ffis + [c.bad.ffi_mixed_ccd])
+
+
+@case("make_cube-missing-tstart", InvalidInputError, lambda c: [base(c.bad.ffi_no_tstart)])
+def _(c):
+    mk(c, c.ffis[:1] + [c.bad.ffi_no_tstart] + c.ffis[2:])
+
+
+@case("make_cube-missing-uncertainty", InvalidInputError, lambda c: [base(c.bad.ffi_no_uncert)])
+def _(c):
+    mk(c, c.ffis[:1] + [c.bad.ffi_no_uncert] + c.ffis[2:])
+
+
+@case("make_cube-missing-file", InvalidInputError, lambda c: ["no_such_ffic.fits"])
+def _(c):
+    mk(c, c.ffis + [os.path.join(c.bad.dir, "no_such_ffic.fits")])
+
+
+@case("make_cube-empty-list", InvalidInputError, lambda c: ["file_list"])
+def _(c):
+    mk(c, [])
+
+
+@case("make_cube-max-memory-zero", InvalidInputError, lambda c: ["max_memory"])
+def _(c):
+    mk(c, c.ffis, max_memory=0)
+
+
+@case("make_cube-max-memory-text", InvalidInputError, lambda c: ["max_memory"])
+def _(c):
+    mk(c, c.ffis, max_memory="lots")
+
+
+@case("make_cube-dir-is-a-file", OutputError, lambda c: ["cube_file", base(c.bad.a_file)])
+def _(c):
+    mk(c, c.ffis, cube_file=os.path.join(c.bad.a_file, "cube.fits"))
+
+
+@case("make_cube-dir-not-creatable", OutputError, lambda c: ["cube_file", PROC_DIR])
+def _(c):
+    mk(c, c.ffis, cube_file=os.path.join(PROC_DIR, "cube.fits"))
+
+
+@case("make_cube-cube-file-is-a-directory", OutputError, lambda c: ["cube_file", "adir"])
+def _(c):
+    os.makedirs(os.path.join(c.out, "adir"))
+    mk(c, c.ffis, cube_file=os.path.join(c.out, "adir"))
+
+
+# ---------------------------------------------------------------------------- update_cube
+
+@case("update_cube-truncated-ffi", InvalidInputError, lambda c: [base(c.bad.ffi_truncated)])
+def _(c):
+    up(c, c.later[:1] + [c.bad.ffi_truncated])
+
+
+@case("update_cube-non-fits", InvalidInputError, lambda c: [base(c.bad.text)])
+def _(c):
+    up(c, c.later + [c.bad.text])
+
+
+@case("update_cube-empty-file", InvalidInputError, lambda c: [base(c.bad.empty)])
+def _(c):
+    up(c, [c.bad.empty])
+
+
+@case("update_cube-mixed-shape", InvalidInputError, lambda c: [base(c.bad.ffi_mixed_shape)])
+def _(c):
+    up(c, [c.bad.ffi_mixed_shape])
+
+
+@case("update_cube-mixed-sector", InvalidInputError, lambda c: [base(c.bad.ffi_mixed_sector)])
+def _(c):
+    up(c, [c.bad.ffi_mixed_sector])
+
+
+@case("update_cube-mixed-ccd", InvalidInputError, lambda c: [base(c.bad.ffi_mixed_ccd)])
+def _(c):
+    up(c, c.later + [c.bad.ffi_mixed_ccd])
+
+
+@case("update_cube-missing-uncertainty", InvalidInputError, lambda c: [base(c.bad.ffi_no_uncert)])
+def _(c):
+    up(c, [c.bad.ffi_no_uncert])
+
+
+@case("update_cube-missing-tstart", InvalidInputError, lambda c: [base(c.bad.ffi_no_tstart)])
+def _(c):
+    up(c, [c.bad.ffi_no_tstart])
+
+
+@case("update_cube-cube-missing", InvalidInputError, lambda c: ["cube_file", "absent-cube.fits"])
+def _(c):
+    up(c, c.later, cube_file=os.path.join(c.out, "absent-cube.fits"))
+
+
+@case("update_cube-cube-is-an-ffi", InvalidInputError, lambda c: ["cube_file", "an_ffi.fits"])
+def _(c):
+    path = H.copy(c.ffis[0], os.path.join(c.out, "an_ffi.fits"))
+    up(c, c.later, cube_file=path)
+
+
+@case("update_cube-cube-truncated", InvalidInputError,
+      lambda c: ["cube_file", "truncated-cube.fits"])
+def _(c):
+    path = H.copy(c.bad.cube_truncated_data, os.path.join(c.out, "truncated-cube.fits"))
+    up(c, c.later, cube_file=path)
+
+
+@case("update_cube-cube-table-truncated", InvalidInputError,
+      lambda c: ["cube_file", "table-cube.fits"])
+def _(c):
+    path = H.copy(c.bad.cube_truncated_table, os.path.join(c.out, "table-cube.fits"))
+    up(c, c.later, cube_file=path)
+
+
+@case("update_cube-cube-not-fits", InvalidInputError, lambda c: ["cube_file", "text-cube.fits"])
+def _(c):
+    path = H.copy(c.bad.text, os.path.join(c.out, "text-cube.fits"))
+    up(c, c.later, cube_file=path)
+
+
+# ------------------------------------------------------------------------------ cube_cut
+
+@case("cube_cut-cube-truncated-data", InvalidInputError, lambda c: [base(c.bad.cube_truncated_data)])
+def _(c):
+    cut(c, cube=c.bad.cube_truncated_data)
+
+
+@case("cube_cut-cube-truncated-table", InvalidInputError,
+      lambda c: [base(c.bad.cube_truncated_table)])
+def _(c):
+    cut(c, cube=c.bad.cube_truncated_table)
+
+
+@case("cube_cut-cube-without-table", InvalidInputError, lambda c: [base(c.bad.cube_no_table)])
+def _(c):
+    cut(c, cube=c.bad.cube_no_table)
+
+
+@case("cube_cut-cube-table-without-tstart", InvalidInputError,
+      lambda c: [base(c.bad.cube_no_tstart)])
+def _(c):
+    cut(c, cube=c.bad.cube_no_tstart)
+
+
+@case("cube_cut-cube-without-valid-wcs", InvalidInputError,
+      lambda c: [base(c.bad.cube_no_wcs_rows)])
+def _(c):
+    cut(c, cube=c.bad.cube_no_wcs_rows)
+
+
+@case("cube_cut-cube-not-fits", InvalidInputError, lambda c: [base(c.bad.text)])
+def _(c):
+    cut(c, cube=c.bad.text)
+
+
+@case("cube_cut-cube-empty-file", InvalidInputError, lambda c: [base(c.bad.empty)])
+def _(c):
+    cut(c, cube=c.bad.empty)
+
+
+@case("cube_cut-cube-is-an-ffi", InvalidInputError, lambda c: [base(c.ffis[0])])
+def _(c):
+    cut(c, cube=c.ffis[0])
+
+
+@case("cube_cut-cube-missing", InvalidInputError, lambda c: ["cube_file"])
+def _(c):
+    cut(c, cube=os.path.join(c.out, "missing-cube.fits"))
+
+
+@case("cube_cut-coordinates-nan-string", InvalidInputError, lambda c: ["coordinates"])
+def _(c):
+    cut(c, "nan nan")
+
+
+@case("cube_cut-coordinates-nan-skycoord", InvalidInputError, lambda c: ["coordinates"])
+def _(c):
+    cut(c, SkyCoord(math.nan, math.nan, unit="deg"))
+
+
+@case("cube_cut-coordinates-dec-95", InvalidInputError, lambda c: ["coordinates"])
+def _(c):
+    cut(c, "10 95")
+
+
+@case("cube_cut-coordinates-unparsable", InvalidInputError, lambda c: ["coordinates"])
+def _(c):
+    cut(c, "twelve o'clock")
+
+
+@case("cube_cut-coordinates-wrong-type", InvalidInputError, lambda c: ["coordinates"])
+def _(c):
+    cut(c, 42.0)
+
+
+@case("cube_cut-coordinates-off-image", InvalidQueryError, lambda c: [base(c.cube)])
+def _(c):
+    ra, dec = (float(v) for v in c.star.split())
+    cut(c, f"{(ra + 180) % 360} {-dec}")
+
+
+@case("cube_cut-size-zero", InvalidInputError, lambda c: ["cutout_size"])
+def _(c):
+    cut(c, size=0)
+
+
+@case("cube_cut-size-negative", InvalidInputError, lambda c: ["cutout_size"])
+def _(c):
+    cut(c, size=[5, -3])
+
+
+@case("cube_cut-size-non-numeric", InvalidInputError, lambda c: ["cutout_size"])
+def _(c):
+    cut(c, size="ten")
+
+
+@case("cube_cut-size-nan", InvalidInputError, lambda c: ["cutout_size"])
+def _(c):
+    cut(c, size=[math.nan, 4])
+
+
+@case("cube_cut-size-three-sides", InvalidInputError, lambda c: ["cutout_size"])
+def _(c):
+    cut(c, size=[3, 4, 5])
+
+
+@case("cube_cut-size-list-of-text", InvalidInputError, lambda c: ["cutout_size"])
+def _(c):
+    cut(c, size=["5", "5"])
+
+
+@case("cube_cut-output-path-is-a-file", OutputError, lambda c: ["output_path"])
+def _(c):
+    cut(c, output_path=c.bad.a_file)
+
+
+@case("cube_cut-output-path-under-a-file", OutputError, lambda c: ["output_path"])
+def _(c):
+    cut(c, output_path=os.path.join(c.bad.a_file, "out"))
+
+
+@case("cube_cut-output-path-not-creatable", OutputError, lambda c: ["output_path", PROC_DIR])
+def _(c):
+    cut(c, output_path=PROC_DIR)
+
+
+@case("cube_cut-target-pixel-file-in-missing-dir", OutputError, lambda c: ["nowhere"])
+def _(c):
+    cut(c, target_pixel_file=os.path.join(c.bad.a_file, "nowhere", "x.fits"))
+
+
+# ------------------------------------------------------------------------- cube_cut_many
+
+@case("cube_cut_many-cube-not-fits", InvalidInputError, lambda c: [base(c.bad.text)])
+def _(c):
+    cube_cut_many(c.bad.text, [c.star], cutout_size=5, output_path=c.out, verbose=False)
+
+
+@case("cube_cut_many-cube-truncated-table", InvalidInputError,
+      lambda c: [base(c.bad.cube_truncated_table)])
+def _(c):
+    cube_cut_many(c.bad.cube_truncated_table, [c.star], cutout_size=5, output_path=c.out,
+                  verbose=False)
+
+
+@case("cube_cut_many-cube-missing", InvalidInputError, lambda c: ["cube_file"])
+def _(c):
+    cube_cut_many(os.path.join(c.out, "missing-cube.fits"), [c.star], cutout_size=5,
+                  output_path=c.out, verbose=False)
+
+
+@case("cube_cut_many-targets-csv-missing", InvalidInputError, lambda c: ["targets"])
+def _(c):
+    cube_cut_many(c.cube, os.path.join(c.bad.dir, "absent.csv"), cutout_size=5,
+                  output_path=c.out, verbose=False)
+
+
+@case("cube_cut_many-targets-csv-not-a-table", InvalidInputError, lambda c: [base(c.bad.empty)])
+def _(c):
+    cube_cut_many(c.cube, c.bad.empty, cutout_size=5, output_path=c.out, verbose=False)
+
+
+@case("cube_cut_many-targets-not-iterable", InvalidInputError, lambda c: ["targets"])
+def _(c):
+    cube_cut_many(c.cube, 42, cutout_size=5, output_path=c.out, verbose=False)
+
+
+@case("cube_cut_many-output-path-is-a-file", OutputError, lambda c: ["output_path"])
+def _(c):
+    cube_cut_many(c.cube, [c.star], cutout_size=5, output_path=c.bad.a_file, verbose=False)
+
+
+@case("cube_cut_many-output-path-under-a-file", OutputError, lambda c: ["output_path"])
+def _(c):
+    cube_cut_many(c.cube, [c.star], cutout_size=5,
+                  output_path=os.path.join(c.bad.a_file, "out"), verbose=False)
+
+
+# ------------------------------------------------------------------------------ fits_cut
+
+@case("fits_cut-truncated", InvalidInputError, lambda c: [base(c.bad.image_truncated)])
+def _(c):
+    fcut(c, [c.bad.image_truncated])
+
+
+@case("fits_cut-non-fits", InvalidInputError, lambda c: [base(c.bad.text)])
+def _(c):
+    fcut(c, [c.bad.text])
+
+
+@case("fits_cut-empty-file", InvalidInputError, lambda c: [base(c.bad.empty)])
+def _(c):
+    fcut(c, [c.bad.empty])
+
+
+@case("fits_cut-fits-without-image", InvalidInputError, lambda c: [base(c.bad.header_only)])
+def _(c):
+    fcut(c, [c.bad.header_only])
+
+
+@case("fits_cut-image-without-wcs", InvalidInputError, lambda c: [base(c.bad.image_no_wcs)])
+def _(c):
+    fcut(c, [c.bad.image_no_wcs])
+
+
+@case("fits_cut-image-with-nan-wcs", InvalidInputError, lambda c: [base(c.bad.image_nan_wcs)])
+def _(c):
+    fcut(c, [c.bad.image_nan_wcs])
+
+
+@case("fits_cut-3d-image", InvalidInputError, lambda c: [base(c.bad.image_3d)])
+def _(c):
+    fcut(c, [c.bad.image_3d])
+
+
+@case("fits_cut-missing-file", InvalidInputError, lambda c: ["absent_drz.fits"])
+def _(c):
+    fcut(c, [os.path.join(c.bad.dir, "absent_drz.fits")])
+
+
+@case("fits_cut-no-files", InvalidInputError, lambda c: ["input_files"])
+def _(c):
+    fcut(c, [])
+
+
+@case("fits_cut-one-good-one-truncated", InvalidInputError,
+      lambda c: [base(c.bad.image_truncated)])
+def _(c):
+    fcut(c, [c.image, c.bad.image_truncated], single_outfile=False)
+
+
+@case("fits_cut-coordinates-nan", InvalidInputError, lambda c: ["coordinates"])
+def _(c):
+    fcut(c, coordinates="nan 2.2")
+
+
+@case("fits_cut-coordinates-dec-95", InvalidInputError, lambda c: ["coordinates"])
+def _(c):
+    fcut(c, coordinates="150.1 95")
+
+
+@case("fits_cut-coordinates-unparsable", InvalidInputError, lambda c: ["coordinates"])
+def _(c):
+    fcut(c, coordinates="150.1,,2.2 north")
+
+
+@case("fits_cut-coordinates-off-image", InvalidQueryError, lambda c: [base(c.image)])
+def _(c):
+    fcut(c, coordinates="30 -40")
+
+
+@case("fits_cut-size-zero", InvalidInputError, lambda c: ["cutout_size"])
+def _(c):
+    fcut(c, size=0)
+
+
+@case("fits_cut-size-negative", InvalidInputError, lambda c: ["cutout_size"])
+def _(c):
+    fcut(c, size=-10)
+
+
+@case("fits_cut-size-non-numeric", InvalidInputError, lambda c: ["cutout_size"])
+def _(c):
+    fcut(c, size=[10, "x"])
+
+
+@case("fits_cut-size-sub-pixel-angle", InvalidInputError, lambda c: ["cutout_size"])
+def _(c):
+    import astropy.units as u
+
+    fcut(c, size=0.01 * u.arcsec)
+
+
+@case("fits_cut-extension-out-of-range", InvalidInputError, lambda c: ["extension", "7"])
+def _(c):
+    fcut(c, extension=7)
+
+
+@case("fits_cut-output-dir-is-a-file", OutputError, lambda c: ["output_dir"])
+def _(c):
+    fcut(c, output_dir=c.bad.a_file)
+
+
+@case("fits_cut-output-dir-under-a-file", OutputError, lambda c: ["output_dir"])
+def _(c):
+    fcut(c, output_dir=os.path.join(c.bad.a_file, "out"))
+
+
+@case("fits_cut-output-dir-not-creatable", OutputError, lambda c: ["output_dir", PROC_DIR])
+def _(c):
+    fcut(c, output_dir=PROC_DIR)
+
+
+# ------------------------------------------------------------------------------- img_cut
+
+@case("img_cut-unknown-stretch", InvalidInputError, lambda c: ["stretch"])
+def _(c):
+    icut(c, stretch="cubic")
+
+
+@case("img_cut-reversed-minmax-value", InvalidInputError, lambda c: ["minmax_value"])
+def _(c):
+    icut(c, minmax_value=[10.0, 1.0])
+
+
+@case("img_cut-reversed-minmax-percent", InvalidInputError, lambda c: ["minmax_percent"])
+def _(c):
+    icut(c, minmax_percent=[99.5, 0.5])
+
+
+@case("img_cut-minmax-percent-over-100", InvalidInputError, lambda c: ["minmax_percent"])
+def _(c):
+    icut(c, minmax_percent=[0, 120])
+
+
+@case("img_cut-unknown-format", InvalidInputError, lambda c: ["img_format", "tiff"])
+def _(c):
+    icut(c, img_format="tiff")
+
+
+@case("img_cut-colorize-two-files", InvalidInputError, lambda c: ["colorize"])
+def _(c):
+    icut(c, files=[c.image, c.image], colorize=True)
+
+
+@case("img_cut-non-fits", InvalidInputError, lambda c: [base(c.bad.text)])
+def _(c):
+    icut(c, files=[c.bad.text])
+
+
+@case("img_cut-image-without-wcs", InvalidInputError, lambda c: [base(c.bad.image_no_wcs)])
+def _(c):
+    icut(c, files=[c.bad.image_no_wcs])
+
+
+@case("img_cut-size-zero", InvalidInputError, lambda c: ["cutout_size"])
+def _(c):
+    icut(c, size=0)
+
+
+@case("img_cut-output-dir-under-a-file", OutputError, lambda c: ["output_dir"])
+def _(c):
+    icut(c, output_dir=os.path.join(c.bad.a_file, "out"))
+
+
+# ------------------------------------------------------------------------- normalize_img
+
+@case("normalize_img-unknown-stretch", InvalidInputError, lambda c: ["stretch"])
+def _(c):
+    normalize_img(H.image_data((8, 8)), stretch="cubic")
+
+
+@case("normalize_img-reversed-minmax-value", InvalidInputError, lambda c: ["minmax_value"])
+def _(c):
+    normalize_img(H.image_data((8, 8)), minmax_value=[5.0, 1.0])
+
+
+@case("normalize_img-equal-minmax-value", InvalidInputError, lambda c: ["minmax_value"])
+def _(c):
+    normalize_img(H.image_data((8, 8)), minmax_value=[3.0, 3.0])
+
+
+@case("normalize_img-nan-minmax-value", InvalidInputError, lambda c: ["minmax_value"])
+def _(c):
+    normalize_img(H.image_data((8, 8)), minmax_value=[math.nan, 3.0])
+
+
+@case("normalize_img-reversed-minmax-percent", InvalidInputError, lambda c: ["minmax_percent"])
+def _(c):
+    normalize_img(H.image_data((8, 8)), minmax_percent=[90, 10])
+
+
+@case("normalize_img-minmax-percent-text", InvalidInputError, lambda c: ["minmax_percent"])
+def _(c):
+    normalize_img(H.image_data((8, 8)), minmax_percent="low")
+
+
+@case("normalize_img-1d", InvalidInputError, lambda c: ["img_arr"])
+def _(c):
+    normalize_img(np.arange(10.0))
+
+
+@case("normalize_img-empty", InvalidInputError, lambda c: ["img_arr"])
+def _(c):
+    normalize_img(np.zeros((0, 5)))
+
+
+@case("normalize_img-text-array", InvalidInputError, lambda c: ["img_arr"])
+def _(c):
+    normalize_img(np.array([["a", "b"], ["c", "d"]]))
+
+
+# ---------------------------------------------------------------------------------- the test
+
+@pytest.fixture
+def ctx(sector, later_ffis, cube, image, bad, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    return Ctx(sector, later_ffis, cube, image, bad, out)
+
+
+def _describe(exc):
+    return f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("call, expected, names", CASES)
+def test_bad_input_is_explained_and_leaves_nothing(ctx, call, expected, names):
+    before_out = H.snapshot(ctx.out)
+    before_bad = H.snapshot(ctx.bad.dir)
+    cube_before = H.snapshot(os.path.dirname(ctx.cube))
+    with pytest.raises(Exception) as info:
+        call(ctx)
+    exc = info.value
+    print(f"\nRAISED {_describe(exc)}")
+    assert isinstance(exc, AstrocutError), f"bare exception: {_describe(exc)}"
+    assert isinstance(exc, expected), f"wrong class, expected {expected.__name__}: {_describe(exc)}"
+    tokens = names(ctx)
+    if tokens:
+        assert any(token in str(exc) for token in tokens), (
+            f"message names none of {tokens}: {_describe(exc)}")
+    # Nothing left behind: the output directory is as it was (a cube copied there for an
+    # update case must be untouched), no temporary files, inputs untouched.
+    after_out = H.snapshot(ctx.out)
+    for name, stat in before_out.items():
+        assert after_out.get(name) == stat, f"{name} was changed or removed"
+    new = sorted(set(after_out) - set(before_out) - {"s1-cube.fits", "an_ffi.fits",
+                                                     "truncated-cube.fits", "table-cube.fits",
+                                                     "text-cube.fits"})
+    assert new == [], f"partial output left behind: {new}"
+    assert H.part_files(ctx.out) == [] and H.part_files(ctx.bad.dir) == []
+    assert H.snapshot(ctx.bad.dir) == before_bad, "an input file was changed"
+    assert H.snapshot(os.path.dirname(ctx.cube)) == cube_before
+    assert not os.path.exists(ctx.out_cube()), "a cube file was left behind"
+
+
+def test_update_failure_leaves_the_cube_byte_identical(ctx):
+    path = ctx.cube_copy()
+    digest = H.file_hash(path)
+    with pytest.raises(AstrocutError):
+        CubeFactory().update_cube(ctx.later + [ctx.bad.ffi_truncated], path, verbose=False)
+    assert H.file_hash(path) == digest
+    assert sorted(os.listdir(ctx.out)) == ["s1-cube.fits"]
+
+
+def test_corpus_is_big_enough():
+    assert len(CASES) >= 40
+    ids = [p.id for p in CASES]
+    assert len(ids) == len(set(ids))
+
+
+# ------------------------------------------------------------------------------ the CLI
+
+CLI_CASES = [
+    # id, argv (with {placeholders} from the context), tokens
+    ("cli-cube-non-fits", ["cube", "{text}", "-o", "{out}/c.fits", "--quiet"], ["notes.fits"]),
+    ("cli-cube-truncated", ["cube", "{ffi0}", "{truncated}", "-o", "{out}/c.fits", "--quiet"],
+     ["truncated_ffic.fits"]),
+    ("cli-cube-mixed-sector", ["cube", "{ffi0}", "{mixed_sector}", "-o", "{out}/c.fits",
+                               "--quiet"], ["s0002"]),
+    ("cli-cube-append-missing-cube", ["cube", "--append", "{ffi0}", "-o", "{out}/absent.fits",
+                                      "--quiet"], ["absent.fits"]),
+    ("cli-cube-max-memory-negative", ["cube", "{ffi0}", "-o", "{out}/c.fits",
+                                      "--max-memory", "-1", "--quiet"], ["max_memory", "memory"]),
+    ("cli-cut-cube-not-fits", ["cut", "{text}", "10", "20", "-o", "{out}"], ["notes.fits"]),
+    ("cli-cut-dec-95", ["cut", "{cube}", "10", "95", "-o", "{out}"], ["coordinates", "95"]),
+    ("cli-cut-size-zero", ["cut", "{cube}", "{ra}", "{dec}", "--size", "0", "-o", "{out}"],
+     ["cutout_size", "size"]),
+    ("cli-cut-size-non-numeric", ["cut", "{cube}", "{ra}", "{dec}", "--size", "ten",
+                                  "-o", "{out}"], ["size"]),
+    ("cli-cut-ra-unparsable", ["cut", "{cube}", "north", "{dec}", "-o", "{out}"], ["ra"]),
+    ("cli-cut-output-is-a-file", ["cut", "{cube}", "{ra}", "{dec}", "-o", "{a_file}"],
+     ["output"]),
+    ("cli-cut-no-table-cube", ["cut", "{no_table}", "{ra}", "{dec}", "-o", "{out}"],
+     ["no_table-cube.fits"]),
+    ("cli-fits-cut-no-wcs", ["fits-cut", "{no_wcs}", "--ra", "150.1", "--dec", "2.2",
+                             "--size", "5", "-o", "{out}"], ["no_wcs.fits"]),
+    ("cli-fits-cut-empty-file", ["fits-cut", "{empty}", "--ra", "150.1", "--dec", "2.2",
+                                 "--size", "5", "-o", "{out}"], ["empty.fits"]),
+    ("cli-img-cut-unknown-stretch", ["img-cut", "{image}", "--ra", "{ira}", "--dec", "{idec}",
+                                     "--size", "5", "--stretch", "cubic", "-o", "{out}"],
+     ["stretch"]),
+    ("cli-img-cut-reversed-percent", ["img-cut", "{image}", "--ra", "{ira}", "--dec", "{idec}",
+                                      "--size", "5", "--minmax-percent", "90", "10",
+                                      "-o", "{out}"], ["minmax_percent"]),
+    ("cli-simulate-bad-size", ["simulate", "{out}/sim", "--size", "10x", "--quiet"], ["size"]),
+    ("cli-simulate-too-small", ["simulate", "{out}/sim", "--size", "8x8", "--quiet"], ["size"]),
+]
+
+
+@pytest.mark.parametrize("argv, tokens", [pytest.param(a, t, id=i) for i, a, t in CLI_CASES])
+def test_cli_errors_are_one_line(ctx, argv, tokens):
+    ra, dec = ctx.star.split()
+    ira, idec = ctx.image_center.split()
+    values = dict(text=ctx.bad.text, out=ctx.out, ffi0=ctx.ffis[0],
+                  truncated=ctx.bad.ffi_truncated, mixed_sector=ctx.bad.ffi_mixed_sector,
+                  cube=ctx.cube, ra=ra, dec=dec, a_file=ctx.bad.a_file,
+                  no_table=ctx.bad.cube_no_table, no_wcs=ctx.bad.image_no_wcs,
+                  empty=ctx.bad.empty, image=ctx.image, ira=ira, idec=idec)
+    args = [a.format(**values) for a in argv]
+    before = H.snapshot(ctx.out)
+    run = subprocess.run([sys.executable, "-m", "astrocut"] + args, capture_output=True,
+                         text=True, cwd=ctx.out, timeout=120)
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert run.returncode != 0, f"exit 0 for {args}: {run.stdout}"
+    assert "Traceback" not in run.stderr, run.stderr
+    assert len(lines) == 1, f"{len(lines)} lines on stderr: {run.stderr!r}"
+    assert any(token in lines[0] for token in tokens), f"names none of {tokens}: {lines[0]}"
+    assert H.snapshot(ctx.out) == before, "the CLI left files behind"
