@@ -86,7 +86,9 @@ def _open(path):
     from astropy.io import fits
 
     try:
-        return fits.open(path, memmap=True, lazy_load_hdus=True)
+        # memmap=None (not True): memory-maps where it can, yet still lets hdu.section scale
+        # BZERO/BSCALE/BLANK images, which a strict memmap=True refuses.
+        return fits.open(path, lazy_load_hdus=True)
     except Exception as exc:  # astropy raises OSError, ValueError, TypeError... for bad files
         raise InvalidInputError(f"{path!r} could not be opened as FITS: "
                                 f"{type(exc).__name__}: {exc}") from None
@@ -244,7 +246,8 @@ def _read_window(hdu, image_slices, plain):
     from astropy.io import fits
 
     header = hdu.header
-    unscaled = header.get("BSCALE", 1) == 1 and header.get("BZERO", 0) == 0
+    unscaled = (header.get("BSCALE", 1) == 1 and header.get("BZERO", 0) == 0
+                and "BLANK" not in header)
     if (plain and unscaled and isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU))
             and not isinstance(hdu, fits.CompImageHDU)):
         # A memory-mapped view: slicing it touches only the stamp's pages.
