@@ -9,6 +9,7 @@ A failing case prints what was raised, so the list of failures is the list of fi
 """
 
 import math
+import re
 import os
 import subprocess
 import sys
@@ -781,3 +782,126 @@ def test_cli_errors_are_one_line(ctx, argv, tokens):
     assert len(lines) == 1, f"{len(lines)} lines on stderr: {run.stderr!r}"
     assert any(token in lines[0] for token in tokens), f"names none of {tokens}: {lines[0]}"
     assert H.snapshot(ctx.out) == before, "the CLI left files behind"
+
+
+# ------------------------------------------------------------------- not errors, tested too
+
+def _cube_data(path):
+    from astropy.io import fits
+
+    with fits.open(path, memmap=False) as hdul:
+        return np.asarray(hdul[1].data)  # (rows, columns, n_ffi, 2)
+
+
+def test_missing_output_directories_are_created(ctx, sector):
+    deep = os.path.join(ctx.out, "a", "b")
+    tpf = cut(ctx, output_path=os.path.join(deep, "tpf"))
+    assert os.path.dirname(tpf) == os.path.join(deep, "tpf") and os.path.isfile(tpf)
+    written = fcut(ctx, output_dir=os.path.join(deep, "fits"))
+    assert os.path.isfile(written) and os.path.dirname(written) == os.path.join(deep, "fits")
+    pictures = icut(ctx, output_dir=os.path.join(deep, "img"), img_format="png")
+    assert all(os.path.isfile(p) for p in pictures)
+    cube = mk(ctx, ctx.ffis[:2], cube_file=os.path.join(deep, "cubes", "c.fits"))
+    assert os.path.isfile(cube)
+    table = cube_cut_many(ctx.cube, [ctx.star], cutout_size=3,
+                          output_path=os.path.join(deep, "many"), verbose=False)
+    assert list(table["status"]) == ["ok"] and os.path.isfile(table["path"][0])
+    assert H.part_files(ctx.out) == []
+
+
+def test_cli_creates_a_missing_output_directory(ctx):
+    ra, dec = ctx.star.split()
+    target = os.path.join(ctx.out, "new", "dir")
+    run = subprocess.run([sys.executable, "-m", "astrocut", "cut", ctx.cube, ra, dec,
+                          "--size", "4", "-o", target], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert len(os.listdir(target)) == 1
+
+
+def test_a_stamp_larger_than_the_cube_is_padded(ctx, sector):
+    from astropy.io import fits
+
+    n_cols, n_rows = sector.shape
+    tpf = cut(ctx, size=[n_cols + 36, n_rows + 22])
+    data = _cube_data(ctx.cube)
+    with fits.open(tpf) as hdul:
+        flux = hdul["PIXELS"].data["FLUX"]
+        flux_err = hdul["PIXELS"].data["FLUX_ERR"]
+        aperture = hdul["APERTURE"].data
+        x0 = hdul["PIXELS"].header["1CRV5P"] - 1
+        y0 = hdul["PIXELS"].header["2CRV5P"] - 1
+    assert flux.shape == (len(ctx.ffis), n_rows + 22, n_cols + 36)
+    assert aperture.shape == (n_rows + 22, n_cols + 36) and aperture.dtype.kind == "i"
+    # The whole image lies inside the stamp: aperture 1 exactly there, NaN elsewhere.
+    assert aperture.sum() == n_cols * n_rows
+    inside = aperture == 1
+    assert np.isnan(flux[:, ~inside]).all() and np.isnan(flux_err[:, ~inside]).all()
+    ys, xs = np.nonzero(inside)
+    assert (xs.min() + x0, ys.min() + y0) == (0, 0)
+    np.testing.assert_array_equal(flux[:, inside].T.reshape(n_rows, n_cols, -1),
+                                  data[:, :, :, 0])
+
+
+def test_an_image_stamp_larger_than_the_image_is_padded(ctx, image):
+    from astropy.io import fits
+
+    ny, nx = H.IMAGE_SHAPE
+    [hdul] = fcut(ctx, size=[nx + 40, ny + 30], memory_only=True)
+    data = hdul[1].data
+    assert data.shape == (ny + 30, nx + 40)
+    x0, y0 = hdul[1].header["CRVAL1P"] - 1, hdul[1].header["CRVAL2P"] - 1
+    on = np.zeros(data.shape, bool)
+    on[-y0:-y0 + ny, -x0:-x0 + nx] = True
+    np.testing.assert_array_equal(data[on].reshape(ny, nx), image.data)
+    assert np.isnan(data[~on]).all()
+    assert os.listdir(ctx.out) == []  # memory_only writes nothing
+    del fits
+
+
+@pytest.mark.parametrize("writer", ["cube_cut", "fits_cut", "img_cut", "make_cube"])
+def test_an_existing_output_is_replaced_atomically(ctx, writer):
+    """The old file is never written in place: a hard link to it keeps the old bytes, the
+    name points at a new, complete file, and no temporary file remains."""
+    from astropy.io import fits
+
+    def write():
+        if writer == "cube_cut":
+            return cut(ctx, target_pixel_file=os.path.join(ctx.out, "same.fits"))
+        if writer == "fits_cut":
+            return fcut(ctx)
+        if writer == "img_cut":
+            return icut(ctx, img_format="png")[0]
+        return mk(ctx, ctx.ffis[:3])
+
+    first = write()
+    reference = H.file_hash(first)
+    with open(first, "wb") as handle:  # a damaged earlier result, e.g. from an older version
+        handle.write(b"old and broken" * 100)
+    link = os.path.join(ctx.bad.dir, f"link-{os.getpid()}-{writer}")
+    os.link(first, link)
+    try:
+        old_inode = os.stat(first).st_ino
+        assert write() == first
+        assert os.stat(first).st_ino != old_inode, "the existing file was written in place"
+        assert open(link, "rb").read() == b"old and broken" * 100
+    finally:
+        os.unlink(link)
+    # The new file is complete and the same as the first result (headers carry only the day).
+    assert H.file_hash(first) == reference
+    if writer != "img_cut":
+        with fits.open(first) as hdul:
+            hdul.verify("exception")
+    assert H.part_files(ctx.out) == []
+    assert len(os.listdir(ctx.out)) == 1
+
+
+def test_bulk_reports_bad_targets_and_writes_only_the_good_ones(ctx):
+    targets = [ctx.star, "nan nan", "10 95", "not a position", "200 -80"]
+    table = cube_cut_many(ctx.cube, targets, cutout_size=4, output_path=ctx.out, verbose=False)
+    assert list(table["status"]) == ["ok", "error", "error", "error", "error"]
+    for message in table["message"][1:]:
+        # bulk reports exceptions that are not the package's own as "TypeName: message"
+        assert not re.match(r"^\w+(Error|Exception|Warning): ", message), message
+    assert "coordinates" in table["message"][1] and "coordinates" in table["message"][2]
+    assert sorted(os.listdir(ctx.out)) == [os.path.basename(table["path"][0])]
