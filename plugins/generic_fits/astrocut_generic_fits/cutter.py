@@ -267,6 +267,7 @@ def _cut_hdu(hdu, wcs, index, path, source, request, plain):
         # Far outside a distorted image the SIP inversion diverges; the result is then far
         # off the image and stamp_window reports the miss, so astropy's warning is noise.
         warnings.filterwarnings("ignore", message=".*failed to converge")
+        warnings.filterwarnings("ignore", message="All-NaN slice encountered")
         corner, stamp_shape = stamp_window(wcs, request.center, request.size, image_shape,
                                            source)
     image_slices, stamp_slices = overlap(corner, stamp_shape, image_shape)
