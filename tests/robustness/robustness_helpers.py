@@ -5,6 +5,7 @@ case says exactly which defect the package did not explain.
 """
 
 import hashlib
+import re
 import os
 import shutil
 
@@ -249,3 +250,42 @@ def copy(source, target):
 def wcs_of(path, hdu=1):
     with fits.open(path) as hdul:
         return WCS(hdul[hdu].header)
+
+
+# -------------------------------------------------------------------- concurrency worker
+
+def cut_worker(barrier, cube, image, cube_targets, image_targets, size, output_dir):
+    """Run in a separate process: wait for the others, then cut every target into one dir."""
+    from astrocut import CutoutFactory, fits_cut
+
+    barrier.wait(timeout=60)
+    for target in cube_targets:
+        CutoutFactory().cube_cut(cube, target, size, output_path=output_dir)
+    for target in image_targets:
+        fits_cut([image], target, size, output_dir=output_dir)
+        fits_cut([image], target, size, output_dir=output_dir, single_outfile=False)
+
+
+_CHECKSUM_CARD = re.compile(rb"CHECKSUM= '[^']{16}'")
+_STAMP = re.compile(rb"updated \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+
+
+def normalized_hash(path):
+    """SHA-256 of a FITS file with the time of writing taken out.
+
+    The writers stamp ``CHECKSUM``/``DATASUM`` comments with the time of writing (to the
+    second), as the FITS checksum convention suggests, and CHECKSUM covers that comment; so
+    two runs a second apart differ there and only there. Every checksum is verified first.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # astropy warns on a checksum mismatch
+        with fits.open(path, checksum=True) as hdul:
+            for hdu in hdul:
+                _ = hdu.data
+    with open(path, "rb") as handle:
+        content = handle.read()
+    content = _CHECKSUM_CARD.sub(b"CHECKSUM= 'xxxxxxxxxxxxxxxx'", content)
+    content = _STAMP.sub(b"updated YYYY-MM-DDThh:mm:ss", content)
+    return hashlib.sha256(content).hexdigest()
