@@ -158,11 +158,6 @@ def header_bytes(cards):
     return text.ljust(-(-len(text) // BLOCK) * BLOCK).encode("ascii")
 
 
-def pad_data(data):
-    size = len(data)
-    return data + bytes(-(-size // BLOCK) * BLOCK - size)
-
-
 def _keyed(key, image):
     """``image`` (an 80-character card) with its keyword replaced by ``key``."""
     return f"{key:<8}" + image[8:]
@@ -205,16 +200,21 @@ def encode_checksum(value):
 
 
 def with_checksum(cards, data, stamp):
-    """Header bytes of an HDU (``cards`` then DATASUM/CHECKSUM) and its padded data."""
-    data = pad_data(data)
-    datasum = ones_complement_sum(data)
+    """An HDU's pieces: header bytes (``cards`` then CHECKSUM/DATASUM), data, padding.
+
+    ``data`` is any contiguous buffer (not copied); the zero padding adds nothing to the sum.
+    """
+    view = memoryview(data).cast("B")
+    size = view.nbytes
+    if size % 4:
+        raise ValueError("FITS data units hold whole 32-bit words")
+    datasum = ones_complement_sum(view) if size else 0
     cards = list(cards) + [card("CHECKSUM", "0" * 16, f"HDU checksum updated {stamp}"),
                            card("DATASUM", str(datasum), f"data unit checksum updated {stamp}")]
     header = header_bytes(cards)
     total = ones_complement_sum(header, datasum)
-    encoded = encode_checksum(total)
-    cards[-2] = card("CHECKSUM", encoded, f"HDU checksum updated {stamp}")
-    return header_bytes(cards), data
+    cards[-2] = card("CHECKSUM", encode_checksum(total), f"HDU checksum updated {stamp}")
+    return header_bytes(cards), view, bytes(-(-size // BLOCK) * BLOCK - size)
 
 
 # ------------------------------------------------------------------------ per-cube parts
@@ -561,8 +561,11 @@ def _fit_cards(fitted):
                  "[deg] error measurement of cutout WCS fit")]
 
 
-def tpf_bytes(cutout, stamp=None):
-    """The bytes of the target pixel file for ``cutout`` (a TESS CubeCutout)."""
+def tpf_parts(cutout, stamp=None):
+    """The target pixel file for ``cutout`` (a TESS CubeCutout) as a list of buffers.
+
+    Writing the buffers one after the other gives the file; nothing large is copied twice.
+    """
     template = _template(cutout)
     ny, nx = cutout.shape
     parts = _shape_parts(template, ny, nx)
@@ -589,23 +592,32 @@ def tpf_bytes(cutout, stamp=None):
     rows = parts.rows.copy()
     rows["FLUX"] = cutout.flux
     rows["FLUX_ERR"] = cutout.flux_err
-    hdus.append(with_checksum(cards, rows.tobytes(), stamp))
+    hdus.append(with_checksum(cards, rows, stamp))
 
     # APERTURE
     cards = list(parts.aperture_head)
     cards.extend(_aperture_wcs_cards(fitted, cutout.corner))
     cards.extend(_fit_cards(fitted))
     aperture = np.ascontiguousarray(cutout.aperture, dtype=">i4")
-    hdus.append(with_checksum(cards, aperture.tobytes(), stamp))
+    hdus.append(with_checksum(cards, aperture, stamp))
 
-    return b"".join(header + data for header, data in hdus)
+    return [piece for hdu in hdus for piece in hdu if len(piece)]
+
+
+def tpf_bytes(cutout, stamp=None):
+    """The bytes of the target pixel file for ``cutout`` (a TESS CubeCutout)."""
+    return b"".join(tpf_parts(cutout, stamp))
 
 
 def write_tpf(cutout, path):
     """Write ``cutout`` as a target pixel file at ``path`` (atomically); return ``path``."""
-    data = tpf_bytes(cutout)
+    pieces = tpf_parts(cutout)
     path = os.fspath(path)
     with atomic_path(path) as temporary:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
+        with open(temporary, "wb", buffering=0) as handle:
+            for piece in pieces:
+                view = memoryview(piece)
+                while view.nbytes:
+                    written = handle.write(view)
+                    view = view[written:]
     return path
