@@ -23,7 +23,7 @@ import robustness_helpers as H
 from astrocut import CutoutFactory, fits_cut
 from astrocut.errors import InvalidQueryError
 
-SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 MAX_SIDE = 16
 
@@ -48,7 +48,7 @@ def _positions(shape):
     """(x, y) pixel positions (0-based), 0.05 px or more from a pixel boundary, on the image,
     near its edges and beyond them."""
     n_rows, n_cols = shape
-    margin = MAX_SIDE
+    margin = MAX_SIDE // 2 + 2
     pixel = st.tuples(st.integers(-margin, n_cols - 1 + margin),
                       st.integers(-margin, n_rows - 1 + margin))
     offset = st.floats(-0.45, 0.45)
