@@ -101,14 +101,16 @@ def _sky_position(args):
 
 @contextlib.contextmanager
 def _image_warnings():
-    """Show the image commands' warnings (e.g. a skipped input) as one line each."""
+    """Show the image commands' warnings (e.g. a skipped input) as one line each.
+
+    On an error only the error is shown: its message already names the inputs and why
+    none could be used, and an error stays one line.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            for warning in caught:
-                print(f"astrocut: warning: {warning.message}", file=sys.stderr)
+        yield
+    for warning in caught:
+        print(f"astrocut: warning: {warning.message}", file=sys.stderr)
 
 
 def _extension_argument(text):

@@ -281,8 +281,34 @@ def test_no_celestial_wcs(small_images, hst_field):
         [hdulist] = fits_cut([small_images.nowcs, hst_field.f606w], hst_field.marker, 5,
                              memory_only=True)
     assert len(hdulist) == 2
-    with pytest.warns(InputWarning), pytest.raises(InvalidQueryError):
+    # No input is usable at all: the inputs are at fault, not the position.
+    with pytest.warns(InputWarning), pytest.raises(InvalidInputError,
+                                                   match="no_wcs.fits.*no celestial WCS"):
         fits_cut(small_images.nowcs, hst_field.marker, 5, memory_only=True)
+    with pytest.warns(InputWarning), pytest.raises(InvalidInputError, match="extension 7"):
+        fits_cut(small_images.multi, hst_field.marker, 5, extension=7, memory_only=True)
+
+
+def test_truncated_file_is_an_error(hst_field, small_images, tmp_path):
+    truncated = tmp_path / "truncated.fits"
+    with open(small_images.sip, "rb") as handle:
+        truncated.write_bytes(handle.read()[: 2880 * 40])
+    coord = SkyCoord(210.8, 54.35, unit="deg")
+    with pytest.raises(InvalidInputError, match="truncated.fits"):
+        fits_cut([small_images.sip, str(truncated)], coord, 50, output_dir=str(tmp_path / "o"))
+    assert not (tmp_path / "o").exists()
+
+
+def test_nan_wcs_is_unusable(tmp_path, hst_field):
+    header = fits.Header()
+    header.update(CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRPIX1=5.0, CRPIX2=5.0,
+                  CRVAL1=-777.25, CRVAL2=2.0, CDELT1=-1e-4, CDELT2=1e-4)
+    path = tmp_path / "nan_wcs.fits"
+    fits.PrimaryHDU(np.zeros((10, 10), np.float32), header=header).writeto(path)
+    raw = path.read_bytes().replace(b"%20s" % b"-777.25", b"%20s" % b"NaN")
+    path.write_bytes(raw)
+    with pytest.warns(InputWarning), pytest.raises(InvalidInputError, match="CRVAL1"):
+        fits_cut(str(path), hst_field.marker, 5, memory_only=True)
 
 
 @pytest.mark.parametrize("size", [0, -3, [10, 0], [0.2, 5], "big", [1, 2, 3]])

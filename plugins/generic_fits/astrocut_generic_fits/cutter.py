@@ -32,7 +32,8 @@ import warnings
 
 import numpy as np
 
-from astrocut.errors import DataWarning, InputWarning, InvalidInputError, InvalidQueryError
+from astrocut.errors import (AstrocutError, DataWarning, InputWarning, InvalidInputError,
+                             InvalidQueryError)
 from astrocut.geometry import overlap, stamp_window
 from astrocut.models import ImageCutout
 
@@ -44,6 +45,7 @@ _WCS_KEY = re.compile(
     r"|CD\d+_\d+|PC\d+_\d+|PV\d+_\d+|PS\d+_\d+|(PC|CD)\d{6}|LONPOLE|LATPOLE|RADESYS"
     r"|RADECSYS|EQUINOX|EPOCH|MJD-OBS|MJDREF[IF]?|DATE-OBS|DATEREF|RESTFRQ|RESTWAV"
     r"|(A|B|AP|BP)_(ORDER|DMAX|\d+_\d+))$")
+_NUMERIC_WCS_KEY = re.compile(r"^(CRPIX|CRVAL|CDELT|CROTA|CD|PC)\d")
 _ARCHAIC_MATRIX_KEY = re.compile(r"^(PC|CD)(\d{3})(\d{3})$")
 _ALTERNATES = [""] + [chr(c) for c in range(ord("A"), ord("Z") + 1)]
 # Keywords describing how the input stored its pixels: the cutout holds physical values.
@@ -64,18 +66,38 @@ def cut_images(request):
     -------
     list of astrocut.models.ImageCutout
         In input order, then HDU order. Inputs or HDUs the stamp misses, or that have no
-        usable image, are skipped with an :class:`~astrocut.errors.InputWarning` naming them;
-        the list is empty when nothing was cut.
+        usable image, are skipped with an :class:`~astrocut.errors.InputWarning` naming them.
+        The list is empty when there were usable images but the stamp missed them all.
 
     Raises
     ------
     InvalidInputError
-        A file cannot be opened as FITS, or a selected HDU has more than two dimensions.
+        A file cannot be read as FITS (missing, damaged, truncated), a selected HDU has
+        more than two dimensions, or no input has a usable image (an image HDU with data and
+        a finite celestial WCS, among the requested extensions); the message names each
+        input and why it was not usable.
     """
-    cutouts = []
+    cutouts, usable, problems = [], 0, []
     for path in request.files:
-        cutouts.extend(_cut_file(path, request))
+        result = _cut_file(path, request)
+        cutouts.extend(result.cutouts)
+        usable += result.usable
+        problems.extend(result.problems)
+    if not cutouts and not usable:
+        raise InvalidInputError("no input has a usable image (an image HDU with data and a "
+                                "celestial WCS): " + "; ".join(problems))
     return cutouts
+
+
+class _FileResult:
+    """What one input gave: cutouts, how many HDUs were usable, why others were not."""
+
+    def __init__(self):
+        self.cutouts, self.usable, self.problems = [], 0, []
+
+    def skip(self, message):
+        self.problems.append(message)
+        warnings.warn(f"skipping {message}", InputWarning, stacklevel=5)
 
 
 def _display_name(path):
@@ -90,8 +112,11 @@ def _open(path):
         # BZERO/BSCALE/BLANK images, which a strict memmap=True refuses.
         return fits.open(path, lazy_load_hdus=True)
     except Exception as exc:  # astropy raises OSError, ValueError, TypeError... for bad files
-        raise InvalidInputError(f"{path!r} could not be opened as FITS: "
-                                f"{type(exc).__name__}: {exc}") from None
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path, exc):
+    return InvalidInputError(f"{path!r} could not be read as FITS: {type(exc).__name__}: {exc}")
 
 
 def _is_plain_fits_file(path):
@@ -108,41 +133,45 @@ def _is_plain_fits_file(path):
 def _cut_file(path, request):
     hdulist = _open(path)
     try:
-        plain = _is_plain_fits_file(path)
-        cutouts = []
-        candidates = _candidate_hdus(hdulist, request.extension, path)
-        misses = []
-        for index in candidates:
-            hdu = hdulist[index]
-            source = f"{_display_name(path)} [extension {index}]"
-            wcs = image_wcs(hdu.header, source)
-            if wcs is None:
-                if request.extension is None:
-                    continue  # keep looking for the first HDU with a celestial WCS
-                warnings.warn(f"skipping {source}: no celestial WCS", InputWarning, stacklevel=4)
-                continue
-            _check_two_dimensional(hdu.header, source)
-            try:
-                cutouts.append(_cut_hdu(hdu, wcs, index, path, source, request, plain))
-            except InvalidQueryError as exc:
-                misses.append(str(exc))
-            if request.extension is None:
-                break
-        else:
-            if request.extension is None and not cutouts and not misses:
-                warnings.warn(f"skipping {path}: no image HDU with data and a celestial WCS",
-                              InputWarning, stacklevel=4)
-        if misses:
-            if cutouts:
-                for message in misses:
-                    warnings.warn(f"skipping an extension of {path}: {message}",
-                                  InputWarning, stacklevel=4)
-            else:
-                warnings.warn(f"skipping {path}: {'; '.join(misses)}", InputWarning,
-                              stacklevel=4)
-        return cutouts
+        return _cut_hdus(hdulist, path, request)
+    except (AstrocutError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a damaged file fails deep inside astropy or numpy
+        raise _unreadable(path, exc) from exc
     finally:
         hdulist.close()
+
+
+def _cut_hdus(hdulist, path, request):
+    result = _FileResult()
+    plain = _is_plain_fits_file(path)
+    misses = []
+    for index in _candidate_hdus(hdulist, request.extension, path, result):
+        hdu = hdulist[index]
+        source = f"{_display_name(path)} [extension {index}]"
+        wcs, why = image_wcs(hdu.header)
+        if wcs is None:
+            if request.extension is None:
+                result.problems.append(f"{source}: {why}")
+                continue  # keep looking for the first HDU with a celestial WCS
+            result.skip(f"{source}: {why}")
+            continue
+        _check_two_dimensional(hdu.header, source)
+        result.usable += 1
+        try:
+            result.cutouts.append(_cut_hdu(hdu, wcs, index, path, source, request, plain))
+        except InvalidQueryError as exc:
+            misses.append(str(exc))
+        if request.extension is None:
+            break
+    if request.extension is None and not result.usable:
+        reasons = "; ".join(result.problems) or "no image HDU with data"
+        result.problems = [f"{path}: {reasons}"]
+        warnings.warn(f"skipping {path}: no image HDU with data and a celestial WCS "
+                      f"({reasons})", InputWarning, stacklevel=4)
+    for message in misses:
+        warnings.warn(f"skipping {path}: {message}", InputWarning, stacklevel=4)
+    return result
 
 
 def _has_image_data(hdu):
@@ -152,23 +181,21 @@ def _has_image_data(hdu):
             and all(header.get(f"NAXIS{i}", 0) > 0 for i in range(1, naxis + 1)))
 
 
-def _candidate_hdus(hdulist, extension, path):
-    """Indices of the HDUs to try, in order, warning about requested ones that are unusable."""
+def _candidate_hdus(hdulist, extension, path, result):
+    """Indices of the HDUs to try, in order; requested ones that are unusable are skipped."""
     if extension is None or extension == "all":
         found = [i for i, hdu in enumerate(hdulist) if _has_image_data(hdu)]
         if extension == "all" and not found:
-            warnings.warn(f"skipping {path}: no image HDU with data", InputWarning, stacklevel=5)
+            result.skip(f"{path}: no image HDU with data")
         return found
     wanted = [extension] if isinstance(extension, (int, np.integer)) else list(extension)
     usable = []
     count = len(hdulist)
     for index in wanted:
         if index >= count:
-            warnings.warn(f"skipping extension {index} of {path}: the file has {count} HDUs",
-                          InputWarning, stacklevel=5)
+            result.skip(f"extension {index} of {path}: the file has {count} HDUs")
         elif not _has_image_data(hdulist[index]):
-            warnings.warn(f"skipping extension {index} of {path}: not an image HDU with data",
-                          InputWarning, stacklevel=5)
+            result.skip(f"extension {index} of {path}: not an image HDU with data")
         else:
             usable.append(int(index))
     return usable
@@ -182,40 +209,51 @@ def _check_two_dimensional(header, source):
                                 f"fits_cut and img_cut cut 2-dimensional images only")
 
 
-def image_wcs(header, source="the image"):
-    """The WCS astrocut places stamps with, or ``None`` when ``header`` has no celestial WCS.
+def image_wcs(header):
+    """The WCS astrocut places stamps with, or why ``header`` has no usable one.
 
     Parameters
     ----------
     header : astropy.io.fits.Header
         An image header; it is not modified.
-    source : str
-        Names the image in warnings.
 
     Returns
     -------
-    astropy.wcs.WCS or None
+    (astropy.wcs.WCS, None) or (None, str)
+        The WCS, or ``None`` and the reason: no celestial WCS, an unreadable one, or one
+        with non-finite values.
     """
     from astropy.io import fits
     from astropy.wcs import WCS, FITSFixedWarning
 
-    header = _readable_wcs_header(fits.Header([card for card in header.cards
-                                               if _WCS_KEY.match(card.keyword)]))
+    cards = [card for card in header.cards if _WCS_KEY.match(card.keyword)]
+    for card in cards:
+        # astropy would "fix" an unparsable value such as NaN into a string, which wcslib
+        # then reads as 0: a silently wrong WCS. Refuse it instead.
+        try:
+            value = card.value
+        except Exception:
+            return None, f"the WCS card {card.keyword} has an unreadable value"
+        if _NUMERIC_WCS_KEY.match(card.keyword) and (
+                isinstance(value, (str, bool)) or not np.isfinite(value)):
+            return None, f"the WCS has a non-finite or non-numeric {card.keyword} ({value!r})"
+    header = _readable_wcs_header(fits.Header(cards))
     try:
         with warnings.catch_warnings():
             # wcslib's routine fixes (dates, units) are not the user's concern here.
             warnings.simplefilter("ignore", FITSFixedWarning)
             wcs = WCS(header, relax=True)
     except Exception as exc:  # wcslib raises many types for malformed WCS keywords
-        warnings.warn(f"{source}: the WCS could not be read ({type(exc).__name__}: {exc})",
-                      InputWarning, stacklevel=2)
-        return None
+        return None, f"the WCS could not be read ({type(exc).__name__}: {exc})"
     if not wcs.has_celestial or wcs.naxis < 2:
-        return None
+        return None, "no celestial WCS"
     # A celestial pair on axes other than the image's first two is not an image WCS.
     if sorted((wcs.wcs.lng, wcs.wcs.lat)) != [0, 1]:
-        return None
-    return wcs
+        return None, "the celestial WCS is not on the image's first two axes"
+    matrix = wcs.wcs.cd if wcs.wcs.has_cd() else wcs.wcs.pc * wcs.wcs.cdelt[:, None]
+    if not all(np.isfinite(v).all() for v in (wcs.wcs.crval, wcs.wcs.crpix, matrix)):
+        return None, "the WCS has non-finite values (CRVAL, CRPIX, CD/PC/CDELT)"
+    return wcs, None
 
 
 def _readable_wcs_header(header):
