@@ -394,3 +394,25 @@ def test_same_as_reference_tool(small_sector, small_cube, tmp_path):
             theirs = np.array(WCS(reference[2].header).world_to_pixel(target), dtype=float)
             mine = np.array(WCS(ours[2].header).world_to_pixel(target), dtype=float)
             np.testing.assert_allclose(mine, theirs, atol=0.05)
+
+
+# ------------------------------------------------------------------------------- the CLI
+
+def test_command_line_cut(small_sector, small_cube, tmp_path, capsys):
+    from astrocut.cli import main
+
+    star = small_sector.variable_star
+    out = tmp_path / "cli"
+    assert main(["cut", small_cube, str(star.ra), str(star.dec), "--size", "6", "--size-y",
+                 "4", "-o", str(out)]) == 0
+    path = capsys.readouterr().out.strip().splitlines()[-1]
+    assert os.path.dirname(path) == str(out) and path.endswith("_6x4_astrocut.fits")
+    with fits.open(path) as tpf:
+        assert tpf[1].data["FLUX"].shape[1:] == (4, 6)
+    # Errors are one line on stderr and exit code 1, no traceback.
+    assert main(["cut", small_sector.files[0], str(star.ra), str(star.dec)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("astrocut: error:") and "Traceback" not in err
+    far = (star.ra + 90) % 360
+    assert main(["cut", small_cube, str(far), str(star.dec), "-o", str(out)]) == 1
+    assert "astrocut: error:" in capsys.readouterr().err

@@ -111,14 +111,25 @@ def read_header(handle, offset, path, what):
             raise InvalidInputError(f"{path!r} is not a cube: no END in the {what} header")
 
 
-def header_values(cards):
-    """``{keyword: value}`` of valued cards (the first occurrence wins)."""
+def header_values(cards, wanted=None):
+    """``{keyword: value}`` of valued cards (the first occurrence wins).
+
+    ``wanted``, a predicate on keywords, limits the (slow part of the) work to those cards.
+    """
     values = {}
     for card in cards:
         key = card[:8].rstrip()
-        if key and key not in values and card[8:10] == "= ":
+        if key and key not in values and card[8:10] == "= " and (wanted is None or wanted(key)):
             values[key] = card_value(card)
     return values
+
+
+_TABLE_STRUCTURE = {"XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "PCOUNT", "GCOUNT",
+                    "TFIELDS"}
+
+
+def _table_key(key):
+    return key in _TABLE_STRUCTURE or key[:5] in ("TTYPE", "TFORM", "TSCAL", "TZERO")
 
 
 def data_size(values):
@@ -207,8 +218,7 @@ class CubeInfo:
     keep per-cube templates in :attr:`writer_cache`.
     """
 
-    def __init__(self, path, primary_cards, image_shape, n_ffi, columns, wcs_row,
-                 wcs_values, table_comments):
+    def __init__(self, path, primary_cards, image_shape, n_ffi, columns, wcs_row, wcs_values):
         self.path = path
         self.primary_cards = primary_cards    # 80-char card images of the cube's HDU 0
         self.image_shape = image_shape        # (rows, columns) of the FFIs
@@ -216,7 +226,6 @@ class CubeInfo:
         self.columns = columns                # TSTART, TSTOP, BARYCORR, DQUALITY, FFIINDEX, FFI_FILE
         self.wcs_row = wcs_row                # table row whose WCS is used
         self.wcs_values = wcs_values          # {keyword: value} of that row (NaN dropped)
-        self.table_comments = table_comments  # {keyword: comment} where the table has them
         self.writer_cache = {}
 
     @property
@@ -292,7 +301,7 @@ class TessCube:
             raise InvalidInputError(f"{path!r} is not a complete cube: it has no table of "
                                     f"FFI headers (HDU 2)")
         table, table_data = read_header(handle, table_offset, path, "table (HDU 2)")
-        tvalues = header_values(table)
+        tvalues = header_values(table, _table_key)
         if tvalues.get("XTENSION") != "BINTABLE":
             raise InvalidInputError(f"{path!r} is not a TESS cube: HDU 2 is not a binary "
                                     f"table of FFI headers")
@@ -341,11 +350,8 @@ class TessCube:
                 f"CTYPE2 = {VALID_CTYPE2!r}), so sky positions cannot be placed on it")
         wcs_values = _row_values(rows[wcs_row], found)
         wcs = _build_wcs(wcs_values, path, wcs_row)
-        comments = _table_comments(table, found)
-
         info = CubeInfo(path=path, primary_cards=primary, image_shape=(n_rows, n_cols),
-                        n_ffi=n_ffi, columns=columns, wcs_row=wcs_row, wcs_values=wcs_values,
-                        table_comments=comments)
+                        n_ffi=n_ffi, columns=columns, wcs_row=wcs_row, wcs_values=wcs_values)
         return cls(path, handle, info, wcs, data_offset, n_planes)
 
     # -- context manager
@@ -489,36 +495,21 @@ def _row_values(row, found):
 def _build_wcs(values, path, row):
     import warnings
 
-    from astropy.io import fits
     from astropy.wcs import WCS, FITSFixedWarning
 
-    header = fits.Header()
-    for key, value in values.items():
-        if _WCS_KEY.match(key) and value != "":
-            header[key] = value
-    header["NAXIS"] = 2
+    from .tpf import card
+
+    # A header string goes straight to wcslib, much faster than an astropy Header.
+    cards = [card(key, value) for key, value in values.items()
+             if _WCS_KEY.match(key) and value != "" and not isinstance(value, bool)]
+    text = "".join(cards + [card("NAXIS", 2)])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FITSFixedWarning)
-            wcs = WCS(header, relax=True)
+            wcs = WCS(text, relax=True)
     except Exception as exc:
         raise InvalidInputError(f"{path!r}: the WCS of table row {row} cannot be read: "
                                 f"{exc}") from None
     if not wcs.has_celestial:
         raise InvalidInputError(f"{path!r}: the WCS of table row {row} is not celestial")
     return wcs
-
-
-def _table_comments(cards, found):
-    """Comments the cube's table header gives for the keywords (archive cubes carry them).
-
-    Archive cubes describe each column with a card ``KEY = 'comment'`` in the table header.
-    """
-    comments = {}
-    for card in cards:
-        key = card[:8].rstrip()
-        if key in found and card[8:10] == "= ":
-            value = card_value(card)
-            if isinstance(value, str) and value:
-                comments[key] = value
-    return comments
