@@ -416,3 +416,38 @@ def test_command_line_cut(small_sector, small_cube, tmp_path, capsys):
     far = (star.ra + 90) % 360
     assert main(["cut", small_cube, str(far), str(star.dec), "-o", str(out)]) == 1
     assert "astrocut: error:" in capsys.readouterr().err
+
+
+_REFERENCE_BUILD = textwrap.dedent("""
+    import json, sys, warnings
+    warnings.simplefilter("ignore")
+    from astrocut import CubeFactory, CutoutFactory
+    args = json.loads(sys.argv[1])
+    cube = CubeFactory().make_cube(args["files"], args["cube"], verbose=False)
+    tpf = CutoutFactory().cube_cut(cube, args["target"], args["size"], output_path=args["out"])
+    print(json.dumps([cube, tpf]))
+""")
+
+
+def test_reads_stacks_made_by_the_reference_tool(small_sector, tmp_path):
+    # Archive cubes (the reference tool's layout) must cut the same as ours.
+    python = os.environ.get("ASTROCUT_REFERENCE_PYTHON")
+    if not python or not shutil.which(python):
+        pytest.skip("set ASTROCUT_REFERENCE_PYTHON to the reference tool's python")
+    star = small_sector.variable_star
+    target = f"{star.ra} {star.dec}"
+    script = tmp_path / "build.py"
+    script.write_text(_REFERENCE_BUILD)
+    done = subprocess.run([python, str(script), json.dumps(
+        {"files": small_sector.files, "cube": str(tmp_path / "ref-cube.fits"),
+         "target": target, "size": [6, 5], "out": str(tmp_path)})],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""}, timeout=300,
+        cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    reference_cube, reference_tpf = json.loads(done.stdout.strip().splitlines()[-1])
+    ours = _cut(reference_cube, target, [6, 5])
+    with fits.open(reference_tpf) as reference:
+        for column in ("TIME", "TIMECORR", "FLUX", "FLUX_ERR", "QUALITY"):
+            np.testing.assert_array_equal(ours[1].data[column], reference[1].data[column],
+                                          err_msg=column)
+    assert ours[1].header["WCS_FFI"] == os.path.basename(small_sector.files[6])

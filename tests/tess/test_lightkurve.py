@@ -91,8 +91,9 @@ def test_plot_with_agg(variable_tpf, tmp_path):
     tpf = _read(variable_tpf)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ax = tpf.plot(aperture_mask="all")
+        ax = tpf.plot()
         ax.figure.savefig(tmp_path / "tpf.png")
+        tpf.plot(aperture_mask="all", frame=3)
         lc_ax = tpf.to_lightcurve(aperture_mask="all").plot()
         lc_ax.figure.savefig(tmp_path / "lc.png")
     plt.close("all")
