@@ -42,16 +42,24 @@ class Ctx:
         ra, dec = H.IMAGE_CENTER
         self.image_center = f"{ra} {dec}"
 
+        self.prepared = {}  # files a case put in ``out`` before the call: name -> hash
+
     def out_cube(self):
         return os.path.join(self.out, "new-cube.fits")
 
+    def prepare(self, source, name):
+        """Copy ``source`` into ``out`` as ``name``; the call must leave it untouched."""
+        path = os.path.join(self.out, name)
+        if not os.path.exists(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            H.copy(source, path)
+            os.chmod(path, 0o644)
+            self.prepared[name] = H.file_hash(path)
+        return path
+
     def cube_copy(self):
         """A copy of the good cube inside ``out`` (update_cube cases change it in place)."""
-        path = os.path.join(self.out, "s1-cube.fits")
-        if not os.path.exists(path):
-            H.copy(self.cube, path)
-            os.chmod(path, 0o644)
-        return path
+        return self.prepare(self.cube, "s1-cube.fits")
 
 
 # Each case: (id, call(ctx), expected exception class, tokens(ctx)): the message must contain
@@ -184,6 +192,18 @@ def _(c):
     mk(c, c.ffis, max_memory="lots")
 
 
+@case("make_cube-max-memory-inf", InvalidInputError, lambda c: ["max_memory"])
+def _(c):
+    mk(c, c.ffis, max_memory=math.inf)
+
+
+@case("make_cube-cube-file-is-an-input", AstrocutError, lambda c: ["cube_file"])
+def _(c):
+    """Would replace an FFI by the cube: the input is lost."""
+    copies = [c.prepare(f, os.path.join("ffis", base(f))) for f in c.ffis]
+    mk(c, copies, cube_file=copies[0])
+
+
 @case("make_cube-dir-is-a-file", OutputError, lambda c: ["cube_file", base(c.bad.a_file)])
 def _(c):
     mk(c, c.ffis, cube_file=os.path.join(c.bad.a_file, "cube.fits"))
@@ -242,6 +262,12 @@ def _(c):
     up(c, [c.bad.ffi_no_tstart])
 
 
+@case("update_cube-file-list-holds-a-cube", AstrocutError,
+      lambda c: ["other-cube.fits", "file_list"])
+def _(c):
+    up(c, [c.prepare(c.cube, "other-cube.fits")])
+
+
 @case("update_cube-cube-missing", InvalidInputError, lambda c: ["cube_file", "absent-cube.fits"])
 def _(c):
     up(c, c.later, cube_file=os.path.join(c.out, "absent-cube.fits"))
@@ -249,27 +275,27 @@ def _(c):
 
 @case("update_cube-cube-is-an-ffi", InvalidInputError, lambda c: ["cube_file", "an_ffi.fits"])
 def _(c):
-    path = H.copy(c.ffis[0], os.path.join(c.out, "an_ffi.fits"))
+    path = c.prepare(c.ffis[0], "an_ffi.fits")
     up(c, c.later, cube_file=path)
 
 
 @case("update_cube-cube-truncated", InvalidInputError,
       lambda c: ["cube_file", "truncated-cube.fits"])
 def _(c):
-    path = H.copy(c.bad.cube_truncated_data, os.path.join(c.out, "truncated-cube.fits"))
+    path = c.prepare(c.bad.cube_truncated_data, "truncated-cube.fits")
     up(c, c.later, cube_file=path)
 
 
 @case("update_cube-cube-table-truncated", InvalidInputError,
       lambda c: ["cube_file", "table-cube.fits"])
 def _(c):
-    path = H.copy(c.bad.cube_truncated_table, os.path.join(c.out, "table-cube.fits"))
+    path = c.prepare(c.bad.cube_truncated_table, "table-cube.fits")
     up(c, c.later, cube_file=path)
 
 
 @case("update_cube-cube-not-fits", InvalidInputError, lambda c: ["cube_file", "text-cube.fits"])
 def _(c):
-    path = H.copy(c.bad.text, os.path.join(c.out, "text-cube.fits"))
+    path = c.prepare(c.bad.text, "text-cube.fits")
     up(c, c.later, cube_file=path)
 
 
@@ -384,6 +410,12 @@ def _(c):
     cut(c, size=["5", "5"])
 
 
+@case("cube_cut-size-absurd", AstrocutError, lambda c: ["cutout_size"])
+def _(c):
+    """A typo'd size (10**6 pixels a side): 14.6 TiB of stamp."""
+    cut(c, size=10 ** 6)
+
+
 @case("cube_cut-output-path-is-a-file", OutputError, lambda c: ["output_path"])
 def _(c):
     cut(c, output_path=c.bad.a_file)
@@ -402,6 +434,13 @@ def _(c):
 @case("cube_cut-target-pixel-file-in-missing-dir", OutputError, lambda c: ["nowhere"])
 def _(c):
     cut(c, target_pixel_file=os.path.join(c.bad.a_file, "nowhere", "x.fits"))
+
+
+@case("cube_cut-target-pixel-file-is-a-directory", OutputError, lambda c: ["a_dir.fits"])
+def _(c):
+    os.makedirs(os.path.join(c.out, "a_dir.fits"))
+    c.prepared["a_dir.fits"] = None
+    cut(c, target_pixel_file=os.path.join(c.out, "a_dir.fits"))
 
 
 # ------------------------------------------------------------------------- cube_cut_many
@@ -544,6 +583,20 @@ def _(c):
     import astropy.units as u
 
     fcut(c, size=0.01 * u.arcsec)
+
+
+@case("fits_cut-size-absurd", AstrocutError, lambda c: ["cutout_size"])
+def _(c):
+    fcut(c, size=10 ** 6)
+
+
+@case("fits_cut-output-name-is-a-directory", OutputError,
+      lambda c: ["cutout_150.116321_2.200973_10-x-10_astrocut.fits"])
+def _(c):
+    name = "cutout_150.116321_2.200973_10-x-10_astrocut.fits"
+    os.makedirs(os.path.join(c.out, name))
+    c.prepared[name] = None
+    fcut(c)
 
 
 @case("fits_cut-extension-out-of-range", InvalidInputError, lambda c: ["extension", "7"])
@@ -699,9 +752,14 @@ def test_bad_input_is_explained_and_leaves_nothing(ctx, call, expected, names):
     after_out = H.snapshot(ctx.out)
     for name, stat in before_out.items():
         assert after_out.get(name) == stat, f"{name} was changed or removed"
-    new = sorted(set(after_out) - set(before_out) - {"s1-cube.fits", "an_ffi.fits",
-                                                     "truncated-cube.fits", "table-cube.fits",
-                                                     "text-cube.fits"})
+    for name, digest in ctx.prepared.items():
+        path = os.path.join(ctx.out, name)
+        if digest is None:  # a directory the case made
+            assert os.path.isdir(path), f"{name} was removed"
+            continue
+        assert os.path.isfile(path), f"{name} was removed"
+        assert H.file_hash(path) == digest, f"{name} was changed"
+    new = sorted(set(after_out) - set(before_out) - set(ctx.prepared))
     assert new == [], f"partial output left behind: {new}"
     assert H.part_files(ctx.out) == [] and H.part_files(ctx.bad.dir) == []
     assert H.snapshot(ctx.bad.dir) == before_bad, "an input file was changed"
@@ -760,6 +818,14 @@ CLI_CASES = [
                                       "-o", "{out}"], ["minmax_percent"]),
     ("cli-simulate-bad-size", ["simulate", "{out}/sim", "--size", "10x", "--quiet"], ["size"]),
     ("cli-simulate-too-small", ["simulate", "{out}/sim", "--size", "8x8", "--quiet"], ["size"]),
+    ("cli-simulate-dir-under-a-file", ["simulate", "{a_file}/sim", "--size", "40x40", "--n", "1",
+                                       "--quiet"], ["a_file.txt"]),
+    ("cli-simulate-dir-not-creatable", ["simulate", "/proc/astrocut-robustness/sim", "--size",
+                                        "40x40", "--n", "1", "--quiet"],
+     ["/proc/astrocut-robustness"]),
+    ("cli-cube-max-memory-inf", ["cube", "{ffi0}", "-o", "{out}/c.fits", "--max-memory", "inf",
+                                 "--quiet"], ["max_memory", "memory"]),
+    ("cli-unknown-command", ["cutt", "{cube}"], ["cutt"]),
 ]
 
 
