@@ -17,7 +17,6 @@ needs ~3 ms per target. The FITS layout of a TPF is fixed, so the writer
 The result is checked against astropy and ``fitsverify`` by the tests.
 """
 
-import datetime
 import math
 import os
 
@@ -199,21 +198,24 @@ def encode_checksum(value):
     return bytes(chars).decode("ascii")
 
 
-def with_checksum(cards, data, stamp):
+def with_checksum(cards, data, stamp=None):
     """An HDU's pieces: header bytes (``cards`` then CHECKSUM/DATASUM), data, padding.
 
     ``data`` is any contiguous buffer (not copied); the zero padding adds nothing to the sum.
+    ``stamp`` (a time) goes into the checksum comments when given; without it the same
+    cutout always gives the same bytes.
     """
+    when = f" updated {stamp}" if stamp else ""
     view = memoryview(data).cast("B")
     size = view.nbytes
     if size % 4:
         raise ValueError("FITS data units hold whole 32-bit words")
     datasum = ones_complement_sum(view) if size else 0
-    cards = list(cards) + [card("CHECKSUM", "0" * 16, f"HDU checksum updated {stamp}"),
-                           card("DATASUM", str(datasum), f"data unit checksum updated {stamp}")]
+    cards = list(cards) + [card("CHECKSUM", "0" * 16, f"HDU checksum{when}"),
+                           card("DATASUM", str(datasum), f"data unit checksum{when}")]
     header = header_bytes(cards)
     total = ones_complement_sum(header, datasum)
-    cards[-2] = card("CHECKSUM", encode_checksum(total), f"HDU checksum updated {stamp}")
+    cards[-2] = card("CHECKSUM", encode_checksum(total), f"HDU checksum{when}")
     return header_bytes(cards), view, bytes(-(-size // BLOCK) * BLOCK - size)
 
 
@@ -565,12 +567,13 @@ def tpf_parts(cutout, stamp=None):
     """The target pixel file for ``cutout`` (a TESS CubeCutout) as a list of buffers.
 
     Writing the buffers one after the other gives the file; nothing large is copied twice.
+    The file is reproducible: the same cutout gives the same bytes (``stamp``, a time for
+    the checksum comments, is left out unless given).
     """
     template = _template(cutout)
     ny, nx = cutout.shape
     parts = _shape_parts(template, ny, nx)
     fitted = cutout.fitted_wcs
-    stamp = stamp or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
     # PRIMARY
     primary = list(template.primary)
