@@ -51,8 +51,9 @@ REFERENCE_ONE_LINER = ("from astrocut import CutoutFactory; "
 
 def _cube(workdir, n_ffi, size, seed=11):
     """The benchmark cube (simulated and built on first use, then reused)."""
-    from astrocut import CubeFactory
     from astrocut_tess.simulate import simulate_ffis
+
+    from astrocut import CubeFactory
 
     name = f"many-{n_ffi}-{size[0]}x{size[1]}-cube.fits"  # the same data as bench_many.py
     cube = os.path.join(workdir, name)

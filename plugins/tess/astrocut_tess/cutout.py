@@ -384,7 +384,7 @@ class TessCube:
         """Flux, uncertainty and aperture of a stamp; pixels off the image are NaN / 0."""
         if self._handle is None:
             raise InvalidInputError(f"cube {self.path!r} is closed")
-        n_ffi, planes = self.info.n_ffi, self._n_planes
+        n_ffi = self.info.n_ffi
         (iy, ix), (sy, sx) = overlap(corner, shape, self.info.image_shape)
         ny, nx = shape
         flux = np.full((n_ffi, ny, nx), np.nan, dtype=np.float32)
@@ -466,7 +466,7 @@ def _choose_wcs_row(rows, found, n_ffi):
         return None
     ctype2 = rows[found["CTYPE2"][0]]
     middle = n_ffi // 2
-    order = list(range(middle, n_ffi)) + list(range(0, middle))
+    order = list(range(middle, n_ffi)) + list(range(middle))
     for index in order:
         if ctype2[index].strip().decode("ascii", "replace") == VALID_CTYPE2:
             return index
