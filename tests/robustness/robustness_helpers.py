@@ -289,3 +289,28 @@ def normalized_hash(path):
     content = _CHECKSUM_CARD.sub(b"CHECKSUM= 'xxxxxxxxxxxxxxxx'", content)
     content = _STAMP.sub(b"updated YYYY-MM-DDThh:mm:ss", content)
     return hashlib.sha256(content).hexdigest()
+
+
+def build_worker(barrier, files, cube_file):
+    """Run in a separate process: wait for the others, then build the same cube."""
+    from astrocut import CubeFactory
+
+    barrier.wait(timeout=60)
+    CubeFactory().make_cube(files, cube_file, verbose=False)
+
+
+def update_reader_worker(barrier, cube_file, target, size, new_length, output_dir):
+    """Cut the same stamp again and again while another process updates the cube; stop a
+    few cuts after the update shows (or after 20 s). Writes the time-series lengths seen."""
+    import time
+
+    from astrocut import CutoutFactory
+
+    barrier.wait(timeout=60)
+    lengths = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and lengths.count(new_length) < 3:
+        hdul = CutoutFactory().cube_cut(cube_file, target, size, memory_only=True)
+        lengths.append(len(hdul["PIXELS"].data))
+    with open(os.path.join(output_dir, f"lengths-{os.getpid()}.txt"), "w") as handle:
+        handle.write(" ".join(map(str, lengths)))

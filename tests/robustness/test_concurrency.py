@@ -9,6 +9,7 @@ byte for byte except for the time of writing in the CHECKSUM/DATASUM comments (s
 
 import multiprocessing
 import os
+import time
 
 import numpy as np
 
@@ -80,26 +81,44 @@ def test_parallel_cutters_write_what_a_serial_run_writes(cube, image, sector, tm
                 == H.normalized_hash(os.path.join(serial_dir, name))), name
 
 
-def test_one_cube_read_by_many_processes_gives_the_same_stamps(cube, sector, tmp_path):
-    """cube_cut_many on a process pool against cube_cut one by one: same stamps."""
-    from concurrent.futures import ProcessPoolExecutor
+def test_two_processes_building_the_same_cube(sector, cube, tmp_path):
+    """Two builds racing for one cube_file: the survivor is a complete, correct cube."""
+    cube_file = str(tmp_path / "race-cube.fits")
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    processes = [context.Process(target=H.build_worker, args=(barrier, sector.files, cube_file))
+                 for _ in range(2)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0, 0]
+    assert H.cube_digest(cube_file) == H.cube_digest(cube.path)
+    assert sorted(os.listdir(tmp_path)) == ["race-cube.fits"]
 
-    from astrocut import cube_cut_many
 
-    ffi_wcs = H.wcs_of(sector.files[len(sector.files) // 2])
-    n_cols, n_rows = sector.shape
-    rng = np.random.default_rng(5)
-    offsets = [(float(dx), float(dy)) for dx, dy in
-               zip(rng.uniform(-30, 30, 24), rng.uniform(-22, 22, 24))]
-    targets = _positions(ffi_wcs, (n_cols / 2, n_rows / 2), offsets)
-    targets += targets[:4]  # the same targets again, in the same batch
-    with ProcessPoolExecutor(N_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as ex:
-        table = cube_cut_many(cube.path, targets, cutout_size=SIZE,
-                              output_path=str(tmp_path / "pool"), executor=ex, verbose=False)
-    assert list(table["status"]) == ["ok"] * len(targets)
-    for target, path in zip(targets, table["path"]):
-        single = CutoutFactory().cube_cut(cube.path, target, SIZE,
-                                          output_path=str(tmp_path / "single"))
-        assert os.path.basename(single) == os.path.basename(path)
-        assert H.normalized_hash(single) == H.normalized_hash(path)
+def test_cutting_while_the_cube_is_updated(sector, later_ffis, cube, tmp_path):
+    """Readers of a cube being updated see the old cube or the new one, never a mixture."""
+    from astrocut import CubeFactory
+
+    cube_file = H.copy(cube.path, str(tmp_path / "live-cube.fits"))
+    os.chmod(cube_file, 0o644)
+    star = sector.variable_star
+    target = f"{star.ra} {star.dec}"
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    new_length = len(sector.files) + len(later_ffis)
+    reader = context.Process(target=H.update_reader_worker,
+                             args=(barrier, cube_file, target, SIZE, new_length, str(tmp_path)))
+    reader.start()
+    barrier.wait(timeout=60)
+    time.sleep(0.2)  # let the reader cut the old cube a few times
+    CubeFactory().update_cube(later_ffis, cube_file, verbose=False)
+    reader.join(timeout=120)
+    assert reader.exitcode == 0
+    [name] = [n for n in os.listdir(tmp_path) if n.startswith("lengths-")]
+    lengths = [int(v) for v in open(tmp_path / name).read().split()]
+    # Old cube first, then the new one: nothing in between, nothing failed.
+    assert set(lengths) == {len(sector.files), new_length}, lengths
+    assert lengths == sorted(lengths)
     assert H.part_files(str(tmp_path)) == []
