@@ -122,3 +122,26 @@ def test_cutting_while_the_cube_is_updated(sector, later_ffis, cube, tmp_path):
     assert set(lengths) == {len(sector.files), new_length}, lengths
     assert lengths == sorted(lengths)
     assert H.part_files(str(tmp_path)) == []
+
+
+def test_outputs_are_byte_reproducible(cube, image, sector, tmp_path):
+    """The same call a second later writes the same bytes (no time of writing in files), so
+    a parallel run and a serial run can be compared byte for byte."""
+    from astrocut import img_cut
+
+    star = sector.variable_star
+    ra, dec = H.IMAGE_CENTER
+
+    def run(directory):
+        return [CutoutFactory().cube_cut(cube.path, f"{star.ra} {star.dec}", SIZE,
+                                         output_path=directory),
+                fits_cut([image.path], f"{ra} {dec}", SIZE, output_dir=directory),
+                img_cut([image.path], f"{ra} {dec}", SIZE, output_dir=directory,
+                        img_format="png")[0]]
+
+    first = run(str(tmp_path / "first"))
+    time.sleep(1.1)  # checksum comments are stamped to the second
+    second = run(str(tmp_path / "second"))
+    differ = [os.path.basename(a) for a, b in zip(first, second)
+              if H.file_hash(a) != H.file_hash(b)]
+    assert differ == [], f"not byte-reproducible: {differ}"
