@@ -11,7 +11,8 @@ Decisions
   are never loaded, so 10000x10000 mosaics and larger cost the same as small ones.
 * Output pixels are always floating point, so off-image pixels can hold the fill value
   (NaN by default) and the data type does not depend on where the stamp falls. Floating
-  point images keep their precision (float32 stays float32); integer images become float32
+  point images keep their type and FITS (big-endian) byte order, as astropy returns them;
+  integer images become float32
   (8- and 16-bit: exact) or float64 (32- and 64-bit), with ``BLANK`` pixels as NaN. Values
   equal the reference tool's; only the integer images' type differs.
 * The cutout header is the input header with every ``CRPIXja`` (primary and alternate WCSs)
@@ -26,6 +27,7 @@ Decisions
   the reference tool places them.
 """
 
+import functools
 import os
 import re
 import warnings
@@ -48,8 +50,13 @@ _WCS_KEY = re.compile(
 _NUMERIC_WCS_KEY = re.compile(r"^(CRPIX|CRVAL|CDELT|CROTA|CD|PC)\d")
 _ARCHAIC_MATRIX_KEY = re.compile(r"^(PC|CD)(\d{3})(\d{3})$")
 _ALTERNATES = [""] + [chr(c) for c in range(ord("A"), ord("Z") + 1)]
-# Keywords describing how the input stored its pixels: the cutout holds physical values.
-_STORAGE_KEYS = ("BSCALE", "BZERO", "BLANK", "CHECKSUM", "DATASUM")
+# Keywords describing how the input stored its pixels (the cutout holds physical values)
+# or that the writer sets itself.
+_STRUCTURAL_KEYS = {"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT",
+                    "GROUPS", "BSCALE", "BZERO", "BLANK", "CHECKSUM", "DATASUM", "END"}
+_NAXIS_KEY = re.compile(r"^NAXIS\d+$")
+# Keywords the cutout header sets anew.
+_REPLACED_KEYS = {"EXTNAME", "O_EXT_NM", "ORIG_FLE", "ORIG_EXT"}
 
 
 def cut_images(request):
@@ -149,7 +156,8 @@ def _cut_hdus(hdulist, path, request):
     for index in _candidate_hdus(hdulist, request.extension, path, result):
         hdu = hdulist[index]
         source = f"{_display_name(path)} [extension {index}]"
-        wcs, why = image_wcs(hdu.header)
+        cards = header_cards(hdu, path, plain)
+        wcs, why = _wcs_from_cards(cards)
         if wcs is None:
             if request.extension is None:
                 result.problems.append(f"{source}: {why}")
@@ -159,7 +167,8 @@ def _cut_hdus(hdulist, path, request):
         _check_two_dimensional(hdu.header, source)
         result.usable += 1
         try:
-            result.cutouts.append(_cut_hdu(hdu, wcs, index, path, source, request, plain))
+            result.cutouts.append(_cut_hdu(hdu, cards, wcs, index, path, source, request,
+                                           plain))
         except InvalidQueryError as exc:
             misses.append(str(exc))
         if request.extension is None:
@@ -209,6 +218,58 @@ def _check_two_dimensional(header, source):
                                 f"fits_cut and img_cut cut 2-dimensional images only")
 
 
+def header_cards(hdu, path=None, plain=False):
+    """The 80-character cards of ``hdu``'s header, without END.
+
+    For a local uncompressed file the cards are the file's own bytes (fast: no card is
+    parsed); otherwise they come from astropy's header.
+    """
+    from astropy.io import fits
+
+    text = None
+    if plain and not isinstance(hdu, fits.CompImageHDU):
+        info = hdu.fileinfo()
+        with open(path, "rb") as handle:
+            handle.seek(info["hdrLoc"])
+            raw = handle.read(info["datLoc"] - info["hdrLoc"])
+        try:
+            text = raw.decode("ascii")
+        except UnicodeDecodeError:
+            text = None  # astropy knows how to repair such cards
+    if text is None:
+        text = hdu.header.tostring(sep="", endcard=False, padding=False)
+    cards = []
+    for start in range(0, len(text) - 79, 80):
+        card = text[start:start + 80]
+        if card[:8] == "END     ":
+            break
+        cards.append(card)
+    return cards
+
+
+def _keyword(card):
+    return card[:8].rstrip().upper()
+
+
+def _number(card):
+    """The numeric value of a card image, or ``None`` when it has none."""
+    if card[8:10] != "= ":
+        return None
+    text = card[10:].split("/", 1)[0].strip()
+    if not text or text[0] == "'":
+        return None
+    try:
+        return float(text.replace("D", "E").replace("d", "e"))
+    except ValueError:
+        return None
+
+
+def _string(card):
+    if card[8:10] != "= " or "'" not in card[10:]:
+        return ""
+    return card[10:].split("'")[1].strip()
+
+
 def image_wcs(header):
     """The WCS astrocut places stamps with, or why ``header`` has no usable one.
 
@@ -223,26 +284,30 @@ def image_wcs(header):
         The WCS, or ``None`` and the reason: no celestial WCS, an unreadable one, or one
         with non-finite values.
     """
-    from astropy.io import fits
+    text = header.tostring(sep="", endcard=False, padding=False)
+    return _wcs_from_cards([text[i:i + 80] for i in range(0, len(text), 80)])
+
+
+def _wcs_from_cards(cards):
     from astropy.wcs import WCS, FITSFixedWarning
 
-    cards = [card for card in header.cards if _WCS_KEY.match(card.keyword)]
+    # Only the WCS cards are given to wcslib: several times faster than a drizzled image's
+    # whole header.
+    cards = [card for card in cards if _WCS_KEY.match(_keyword(card))]
     for card in cards:
+        key = _keyword(card)
         # astropy would "fix" an unparsable value such as NaN into a string, which wcslib
         # then reads as 0: a silently wrong WCS. Refuse it instead.
-        try:
-            value = card.value
-        except Exception:
-            return None, f"the WCS card {card.keyword} has an unreadable value"
-        if _NUMERIC_WCS_KEY.match(card.keyword) and (
-                isinstance(value, (str, bool)) or not np.isfinite(value)):
-            return None, f"the WCS has a non-finite or non-numeric {card.keyword} ({value!r})"
-    header = _readable_wcs_header(fits.Header(cards))
+        if _NUMERIC_WCS_KEY.match(key):
+            value = _number(card)
+            if value is None or not np.isfinite(value):
+                return None, f"the WCS card {key} has no finite numeric value"
+    cards = _readable_wcs_cards(cards)
     try:
         with warnings.catch_warnings():
             # wcslib's routine fixes (dates, units) are not the user's concern here.
             warnings.simplefilter("ignore", FITSFixedWarning)
-            wcs = WCS(header, relax=True)
+            wcs = WCS("".join(cards), relax=True)
     except Exception as exc:  # wcslib raises many types for malformed WCS keywords
         return None, f"the WCS could not be read ({type(exc).__name__}: {exc})"
     if not wcs.has_celestial or wcs.naxis < 2:
@@ -256,27 +321,31 @@ def image_wcs(header):
     return wcs, None
 
 
-def _readable_wcs_header(header):
-    """``header`` (a copy of the WCS cards), corrected where wcslib would misread it."""
-    keys = list(header.keys())
-    archaic = [k for k in keys if _ARCHAIC_MATRIX_KEY.match(k)]
-    ctype = str(header.get("CTYPE1", "")) + str(header.get("CTYPE2", ""))
+def _readable_wcs_cards(cards):
+    """The WCS ``cards``, corrected where wcslib would misread them."""
+    keys = {_keyword(card) for card in cards}
+    ctype = "".join(_string(card) for card in cards if _keyword(card) in ("CTYPE1", "CTYPE2"))
     stray_sip = "-SIP" not in ctype.upper() and any(_SIP_KEY.match(k) for k in keys)
-    for key in archaic:
-        prefix, i, j = _ARCHAIC_MATRIX_KEY.match(key).groups()
-        modern = f"{prefix}{int(i)}_{int(j)}"
-        if modern not in header:
-            header[modern] = header[key]
-        del header[key]
-    if stray_sip:
-        for key in [k for k in keys if _SIP_KEY.match(k)]:
-            del header[key]
-    return header
+    out = []
+    for card in cards:
+        key = _keyword(card)
+        if stray_sip and _SIP_KEY.match(key):
+            continue
+        archaic = _ARCHAIC_MATRIX_KEY.match(key)
+        if archaic:
+            prefix, i, j = archaic.groups()
+            modern = f"{prefix}{int(i)}_{int(j)}"
+            if modern in keys:
+                continue
+            card = f"{modern:<8}{card[8:]}"
+        out.append(card)
+    return out
 
 
 def _output_dtype(dtype):
     if dtype.kind == "f":
-        return dtype.newbyteorder("=")
+        # FITS byte order is kept: the writer then streams the pixels without swapping.
+        return dtype
     return np.dtype(np.float32) if dtype.itemsize <= 2 else np.dtype(np.float64)
 
 
@@ -299,7 +368,7 @@ def _read_window(hdu, image_slices, plain):
     return out
 
 
-def _cut_hdu(hdu, wcs, index, path, source, request, plain):
+def _cut_hdu(hdu, cards, wcs, index, path, source, request, plain):
     image_shape = (hdu.header["NAXIS2"], hdu.header["NAXIS1"])
     with warnings.catch_warnings():
         # Far outside a distorted image the SIP inversion diverges; the result is then far
@@ -315,10 +384,10 @@ def _cut_hdu(hdu, wcs, index, path, source, request, plain):
     else:
         data = np.full(stamp_shape, request.fill_value, dtype=block.dtype)
         data[stamp_slices] = block
-    if not np.isfinite(data).any():
+    if not np.isfinite(data.flat[0]) and not np.isfinite(data).any():
         warnings.warn(f"the cutout from {source} holds no finite pixel", DataWarning,
                       stacklevel=5)
-    header = cutout_header(hdu.header, corner, _display_name(path), index)
+    header = cutout_header(cards, corner, _display_name(path), index)
     if request.verbose:
         print(f"{source}: {stamp_shape[1]}x{stamp_shape[0]} stamp at image pixel "
               f"x={corner[0]}, y={corner[1]} (0-based)")
@@ -328,12 +397,12 @@ def _cut_hdu(hdu, wcs, index, path, source, request, plain):
 
 
 def cutout_header(header, corner, file_name, index):
-    """The input ``header`` moved onto a stamp whose first pixel is image pixel ``corner``.
+    """The input header moved onto a stamp whose first pixel is image pixel ``corner``.
 
     Parameters
     ----------
-    header : astropy.io.fits.Header
-        The input image header (not modified).
+    header : astropy.io.fits.Header or list of str
+        The input image header, or its 80-character cards (not modified).
     corner : (int, int)
         0-based ``(x, y)`` image pixel of the stamp's first pixel; may be negative.
     file_name : str
@@ -344,22 +413,37 @@ def cutout_header(header, corner, file_name, index):
     Returns
     -------
     astropy.io.fits.Header
-        Without structural keywords (astropy adds those when the HDU is built).
+        Without structural keywords (the writer adds those).
     """
+    from astropy.io import fits
+
+    if isinstance(header, fits.Header):
+        text = header.tostring(sep="", endcard=False, padding=False)
+        header = [text[i:i + 80] for i in range(0, len(text), 80)]
     x0, y0 = (int(v) for v in corner)
-    out = header.copy(strip=True)
-    for key in _STORAGE_KEYS:
-        out.remove(key, ignore_missing=True, remove_all=True)
+    shifts = {"LTV1": x0, "LTV2": y0}
     for alt in _ALTERNATES:
-        for axis, shift in (("1", x0), ("2", y0)):
-            key = f"CRPIX{axis}{alt}"
-            if key in out:
-                out[key] = out[key] - shift
-    for key, shift in (("LTV1", x0), ("LTV2", y0)):
-        if key in out:
-            out[key] = out[key] - shift
-    if "WCSNAMEP" not in out and "CTYPE1P" not in out and "CRPIX1P" not in out:
-        out.extend([
+        shifts[f"CRPIX1{alt}"], shifts[f"CRPIX2{alt}"] = x0, y0
+    out, extname, dropping = [], None, False
+    for card in header:
+        key = _keyword(card)
+        if key == "CONTINUE" and dropping:
+            continue  # the rest of a dropped long string
+        dropping = key in _REPLACED_KEYS or key in _STRUCTURAL_KEYS or bool(_NAXIS_KEY.match(key))
+        if key == "EXTNAME":
+            extname = fits.Card.fromstring(card).value
+        if dropping:
+            continue
+        if key in shifts:
+            value = _number(card)
+            if value is not None:
+                comment = card[10:].split("/", 1)[1].strip() if "/" in card[10:] else ""
+                card = fits.Card(key, value - shifts[key], comment).image
+        out.append(card)
+    keys = {_keyword(card) for card in out}
+    extra = []
+    if not keys & {"WCSNAMEP", "CTYPE1P", "CRPIX1P"}:
+        extra += [
             ("WCSNAMEP", "PHYSICAL", "name of world coordinate system alternate P"),
             ("WCSAXESP", 2, "number of WCS physical axes"),
             ("CTYPE1P", "RAWX", "physical WCS axis 1 type: input image column"),
@@ -372,13 +456,21 @@ def cutout_header(header, corner, file_name, index):
             ("CRPIX2P", 1, "reference pixel of the cutout"),
             ("CRVAL2P", y0 + 1, "input image row (1-based) at CRPIX2P"),
             ("CDELT2P", 1.0, "physical WCS axis 2 step"),
-        ])
-    if "EXTNAME" in header:
-        out["O_EXT_NM"] = (header["EXTNAME"], "original extension name")
-    out["EXTNAME"] = ("CUTOUT", "extension name")
-    out["ORIG_FLE"] = (file_name, "input file")
-    out["ORIG_EXT"] = (int(index), "extension in input file")
-    return out
+        ]
+    if extname is not None:
+        extra.append(("O_EXT_NM", extname, "original extension name"))
+    extra += [("EXTNAME", "CUTOUT", "extension name"), ("ORIG_FLE", file_name, "input file"),
+              ("ORIG_EXT", int(index), "extension in input file")]
+    out += [_card_image(*item) for item in extra]
+    return fits.Header.fromstring("".join(out))
+
+
+@functools.lru_cache(maxsize=4096)
+def _card_image(key, value, comment):
+    """A formatted card; cached, since most added cards are the same for every cutout."""
+    from astropy.io import fits
+
+    return fits.Card(key, value, comment).image
 
 
 def shift_wcs(wcs, corner, shape):

@@ -16,6 +16,7 @@ Decisions
 """
 
 import datetime
+import functools
 import json
 
 import numpy as np
@@ -27,20 +28,22 @@ DEFAULT_MINMAX_PERCENT = (0.5, 99.5)
 _PIL_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG"}
 
 
+def _primary_cards(center):
+    import astrocut
+
+    return [("ORIGIN", "astrocut", "software that created this file"),
+            ("DATE", datetime.date.today().isoformat(), "file creation date"),
+            ("PROCVER", astrocut.__version__, "software version"),
+            ("RA_OBJ", float(center.ra.deg), "[deg] right ascension of the cutout centre"),
+            ("DEC_OBJ", float(center.dec.deg), "[deg] declination of the cutout centre")]
+
+
 def primary_hdu(center):
     """The header-only primary HDU of a cutout file centred on ``center`` (a SkyCoord)."""
     from astropy.io import fits
 
-    import astrocut
-
     primary = fits.PrimaryHDU()
-    primary.header.extend([
-        ("ORIGIN", "astrocut", "software that created this file"),
-        ("DATE", datetime.date.today().isoformat(), "file creation date"),
-        ("PROCVER", astrocut.__version__, "software version"),
-        ("RA_OBJ", float(center.ra.deg), "[deg] right ascension of the cutout centre"),
-        ("DEC_OBJ", float(center.dec.deg), "[deg] declination of the cutout centre"),
-    ])
+    primary.header.extend(_primary_cards(center))
     return primary
 
 
@@ -84,8 +87,10 @@ def write_fits(cutouts, path):
     primary = [_card("SIMPLE", True, "conforms to FITS standard"),
                _card("BITPIX", 8, "array data type"),
                _card("NAXIS", 0, "number of array dimensions"), _card("EXTEND", True)]
-    parts = [_hdu_bytes(primary + _cards(primary_hdu(cutouts[0].center).header), b"", stamp)]
+    parts = [(_hdu_header(primary + [_card(*item) for item in _primary_cards(
+        cutouts[0].center)], 0, stamp), None)]
     for cutout, array in zip(cutouts, arrays):
+        # FITS is big-endian; arrays read from FITS files already are, so this is no copy.
         data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder(">"))
         ny, nx = data.shape
         structure = [_card("XTENSION", "IMAGE", "Image extension"),
@@ -94,11 +99,15 @@ def write_fits(cutouts, path):
                      _card("NAXIS1", nx), _card("NAXIS2", ny),
                      _card("PCOUNT", 0, "number of parameters"),
                      _card("GCOUNT", 1, "number of groups")]
-        parts.append(_hdu_bytes(structure + _cards(cutout.header), data.tobytes(), stamp))
+        datasum = _ones_complement_sum(data)
+        parts.append((_hdu_header(structure + _cards(cutout.header), datasum, stamp), data))
     with atomic_path(path) as temporary:
         with open(temporary, "wb") as handle:
-            for part in parts:
-                handle.write(part)
+            for header, data in parts:
+                handle.write(header)
+                if data is not None:
+                    handle.write(memoryview(data).cast("B"))
+                    handle.write(b"\0" * (-data.nbytes % _BLOCK))
     return path
 
 
@@ -116,7 +125,9 @@ def _write_fits_astropy(cutouts, path):
     return path
 
 
+@functools.lru_cache(maxsize=4096)
 def _card(key, value, comment=""):
+    """One formatted card image; cached, since most cards repeat from file to file."""
     from astropy.io import fits
 
     return fits.Card(key, value, comment).image
@@ -132,17 +143,14 @@ def _cards(header):
     return [text[i:i + 80] for i in range(0, len(text), 80)]
 
 
-def _hdu_bytes(cards, data, stamp):
-    """One HDU: ``cards`` plus CHECKSUM/DATASUM and END, then ``data`` padded to a block."""
-    data = data + b"\0" * (-len(data) % _BLOCK)
-    datasum = _ones_complement_sum(data)
+def _hdu_header(cards, datasum, stamp):
+    """Header bytes of one HDU: ``cards``, then CHECKSUM/DATASUM for data of ``datasum``."""
     zero = [_card("CHECKSUM", "0" * 16, f"HDU checksum updated {stamp}"),
             _card("DATASUM", str(datasum), f"data unit checksum updated {stamp}")]
-    header = _header_bytes(cards + zero)
-    total = _ones_complement_add(_ones_complement_sum(header), datasum)
+    total = _ones_complement_add(_ones_complement_sum(_header_bytes(cards + zero)), datasum)
     final = [_card("CHECKSUM", _encode_checksum(~total & 0xFFFFFFFF),
                    f"HDU checksum updated {stamp}"), zero[1]]
-    return _header_bytes(cards + final) + data
+    return _header_bytes(cards + final)
 
 
 def _header_bytes(cards):
@@ -157,11 +165,16 @@ def _ones_complement_add(a, b):
 
 
 def _ones_complement_sum(block):
-    """The FITS checksum convention's 32-bit ones' complement sum of ``block``."""
-    if not block:
-        return 0
-    words = np.frombuffer(block, dtype=">u4").astype(np.uint64)
-    total = int(words.sum(dtype=np.uint64))  # < 2**64 for any file below 64 GB
+    """The FITS checksum convention's 32-bit ones' complement sum of ``block``'s bytes.
+
+    ``block`` is bytes or a contiguous array; the zero padding after it adds nothing.
+    """
+    raw = memoryview(block).cast("B")
+    whole = len(raw) - len(raw) % 4
+    words = np.frombuffer(raw[:whole], dtype=">u4")
+    total = int(np.add.reduce(words, dtype=np.uint64)) if whole else 0  # < 2**64 below 64 GB
+    if whole < len(raw):  # the last word runs into the zero padding
+        total += int.from_bytes(bytes(raw[whole:]).ljust(4, b"\0"), "big")
     while total >> 32:
         total = (total & 0xFFFFFFFF) + (total >> 32)
     return total
