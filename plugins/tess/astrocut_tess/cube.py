@@ -74,7 +74,7 @@ N_THREADS = 2
 #: Bytes of each thread's staging buffer (FFI rows before they are transposed).
 STAGING_BYTES = 4 * 2 ** 20
 #: Most FFIs read together into one staging buffer (and open at once per thread).
-MAX_GROUP = 32
+MAX_GROUP = 64
 #: Bands of at least this many rows are preferred (larger reads), memory permitting.
 MIN_BAND_ROWS = 32
 #: Bands per thread aimed at, so that writing one band overlaps building the next.
@@ -940,6 +940,10 @@ def update_cube(request):
     else:
         earliest = primary
     new_primary = _primary_header(earliest, mission, last)
+    if earliest is not primary:
+        # The header now comes from a new, earlier FFI: keep the cube's update history.
+        for line in primary.get("HISTORY", []):
+            new_primary["HISTORY"] = line
     new_primary["HISTORY"] = (f"Updated on {_today()}: added {len(infos)} FFIs, "
                               f"{n_total} in all.")
 
