@@ -56,6 +56,9 @@ def parse_cutout_size(cutout_size):
     elif isinstance(cutout_size, (str, bytes)) or cutout_size is None:
         raise InvalidInputError(f"cutout_size must be a number, a pair [nx, ny] or a "
                                 f"Quantity, not {cutout_size!r}")
+    elif isinstance(cutout_size, (list, tuple)):
+        # Checked before np.ndim, which fails on Quantities of different units.
+        sides = list(cutout_size)
     elif np.ndim(cutout_size) == 0:
         sides = [cutout_size]
     else:
@@ -116,10 +119,16 @@ def stamp_corner(center_pixel, npix):
 
 def center_pixel(wcs, coord, source):
     """0-based ``(x, y)`` image pixel of ``coord`` through the full WCS (SIP included)."""
+    import warnings
+
     import astropy.wcs
 
     try:
-        x, y = wcs.celestial.world_to_pixel(coord)
+        with warnings.catch_warnings():
+            # Far from the footprint the SIP inversion warns before giving NaN or raising;
+            # the error below says what that means.
+            warnings.simplefilter("ignore")
+            x, y = wcs.celestial.world_to_pixel(coord)
     except astropy.wcs.NoConvergence:
         x = y = np.nan
     x, y = float(x), float(y)

@@ -41,6 +41,8 @@ def test_sizes():
     assert (size.nx, size.ny) == (3, 7)  # columns first
     assert parse_cutout_size(5 * u.arcmin).nx == 5 * u.arcmin
     assert parse_cutout_size([4, 6] * u.pixel).ny == 6 * u.pixel
+    mixed = parse_cutout_size([63 * u.arcsec, 2.1 * u.arcmin])
+    assert (mixed.nx, mixed.ny) == (63 * u.arcsec, 2.1 * u.arcmin)
 
 
 @pytest.mark.parametrize("bad", [0, -3, [5, 0], "ten", [1, 2, 3], np.nan, 5 * u.kg, None, True])

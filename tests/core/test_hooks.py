@@ -78,7 +78,7 @@ def test_hook_astrocut_build_cube_is_declined_for_unknown_products(tmp_path):
 
 def test_hook_astrocut_update_cube(tmp_path):
     simulate = pytest.importorskip("astrocut_tess.simulate")
-    sector = simulate.simulate_ffis(str(tmp_path / "ffi"), n_ffi=4, size=(40, 30), seed=5)
+    sector = simulate.simulate_ffis(str(tmp_path / "ffi"), n_ffi=4, size=(40, 36), seed=5)
     hook = get_plugin_manager().hook
     cube = str(tmp_path / "s-cube.fits")
     first = CubeRequest(files=tuple(sector.files[:2]), cube_file=cube, product="tess.ffi",
@@ -88,7 +88,7 @@ def test_hook_astrocut_update_cube(tmp_path):
                        verbose=False)
     assert hook.astrocut_update_cube(request=more) == cube
     with fits.open(cube) as hdulist:
-        assert hdulist[1].data.shape == (30, 40, 4, 2)
+        assert hdulist[1].data.shape == (36, 40, 4, 2)
     assert hook.astrocut_update_cube(request=CubeRequest(
         files=(), cube_file=cube, product="nobody.image")) is None
 
