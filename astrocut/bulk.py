@@ -32,18 +32,20 @@ def read_targets(targets, cutout_size=None):
     """
     from astropy.table import Table
 
+    source = "the targets table"
     if isinstance(targets, (str, os.PathLike)):
         path = os.fspath(targets)
         if not os.path.isfile(path):
             raise InvalidInputError(f"targets file {path!r} does not exist")
         try:
             targets = Table.read(path, format="ascii.csv")
+            source = f"targets file {path!r}"
         except Exception as exc:
             raise InvalidInputError(f"targets file {path!r} is not a readable CSV table: {exc}") from None
     if isinstance(targets, Table):
         columns = {name.lower(): name for name in targets.colnames}
         if "ra" not in columns or "dec" not in columns:
-            raise InvalidInputError(f"the targets table needs 'ra' and 'dec' columns (degrees); "
+            raise InvalidInputError(f"{source} needs 'ra' and 'dec' columns (degrees); "
                                     f"it has {targets.colnames}")
         rows = []
         for index, row in enumerate(targets):

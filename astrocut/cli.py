@@ -155,6 +155,13 @@ def cmd_img_cut(args):
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other astrocut error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def _add_size(parser, default=None):
     parser.add_argument("--size", type=int, default=default, required=default is None,
                         help="stamp width in pixels (columns); square unless --size-y")
@@ -166,7 +173,7 @@ def build_parser():
     from . import __version__
     from .plugins import get_plugin_manager
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="astrocut", description="Cut stamps and stamp time series out of aligned images.")
     parser.add_argument("--version", action="version", version=f"astrocut {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

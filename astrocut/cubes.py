@@ -40,8 +40,8 @@ class CubeFactory:
                               executor=executor)
         result = hook().astrocut_build_cube(request=request)
         if result is None:
-            raise PluginError(f"no installed plugin builds cubes from {product!r} files "
-                              f"such as {files[0]!r}")
+            raise InvalidInputError(f"file_list entry {files[0]!r} is a {product!r} file: no "
+                                    f"installed plugin builds cubes from it (give images)")
         return result
 
     def update_cube(self, file_list, cube_file, max_memory=None, verbose=True):
@@ -54,7 +54,8 @@ class CubeFactory:
                               max_memory=memory, verbose=verbose)
         result = hook().astrocut_update_cube(request=request)
         if result is None:
-            raise PluginError(f"no installed plugin updates cubes with {product!r} files")
+            raise InvalidInputError(f"file_list entry {files[0]!r} is a {product!r} file: no "
+                                    f"installed plugin adds it to a cube (give images)")
         return result
 
 

@@ -70,8 +70,9 @@ def check_max_memory(max_memory):
         value = float(max_memory)
     except (TypeError, ValueError):
         raise InvalidInputError(f"max_memory must be a number of GB, not {max_memory!r}") from None
-    if not value > 0:
-        raise InvalidInputError(f"max_memory must be positive (GB), got {max_memory}")
+    if not (value > 0 and value != float("inf")):
+        raise InvalidInputError(f"max_memory must be a positive, finite number of GB, got "
+                                f"{max_memory}")
     return value
 
 

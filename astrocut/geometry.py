@@ -146,6 +146,12 @@ def stamp_window(wcs, coord, size, image_shape, source):
     """
     x, y = center_pixel(wcs, coord, source)
     nx, ny = size.to_pixels(wcs)
+    # Padding a stamp past the edges is fine; a stamp many times the image is a typo.
+    limit_x, limit_y = 4 * image_shape[1] + 100, 4 * image_shape[0] + 100
+    if nx > limit_x or ny > limit_y:
+        raise InvalidInputError(f"cutout_size {nx}x{ny} pixels is far larger than {source} "
+                                f"({image_shape[1]}x{image_shape[0]}); at most "
+                                f"{limit_x}x{limit_y}")
     x0, y0 = stamp_corner(x, nx), stamp_corner(y, ny)
     if x0 >= image_shape[1] or y0 >= image_shape[0] or x0 + nx <= 0 or y0 + ny <= 0:
         raise InvalidQueryError(

@@ -29,6 +29,8 @@ def atomic_path(path):
     one, never a mixture). On any error the temporary file is removed.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise OutputError(f"cannot write {path!r}: a directory has that name")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise OutputError(f"cannot write {path!r}: directory {directory!r} does not exist")
@@ -41,7 +43,10 @@ def atomic_path(path):
     try:
         yield temporary
         os.chmod(temporary, 0o666 & ~_UMASK)
-        os.replace(temporary, path)
+        try:
+            os.replace(temporary, path)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path!r}: {exc.strerror}") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)

@@ -1,6 +1,7 @@
 """The TESS plugin's subcommands of the ``astrocut`` command line."""
 
 from astrocut.errors import InvalidInputError
+from astrocut.output import prepare_directory
 
 
 def cmd_simulate(args):
@@ -12,6 +13,7 @@ def cmd_simulate(args):
         raise InvalidInputError(f"--size: {exc}") from None
     if args.n < 1:
         raise InvalidInputError(f"--n must be at least 1, got {args.n}")
+    prepare_directory(args.directory, "DIRECTORY")
     try:
         sector = simulate_ffis(args.directory, n_ffi=args.n, size=size, sector=args.sector,
                                camera=args.camera, ccd=args.ccd, seed=args.seed,
