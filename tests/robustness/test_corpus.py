@@ -494,7 +494,15 @@ def _(c):
 
 @case("fits_cut-truncated", InvalidInputError, lambda c: [base(c.bad.image_truncated)])
 def _(c):
+    """The stamp (image centre) lies in the part of the file that survived."""
     fcut(c, [c.bad.image_truncated])
+
+
+@case("fits_cut-truncated-stamp-in-lost-part", InvalidInputError,
+      lambda c: [base(c.bad.image_truncated)])
+def _(c):
+    world = H.wcs_of(c.image).pixel_to_world(50, 75)
+    fcut(c, [c.bad.image_truncated], coordinates=world, size=5)
 
 
 @case("fits_cut-non-fits", InvalidInputError, lambda c: [base(c.bad.text)])
