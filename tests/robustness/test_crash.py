@@ -217,3 +217,37 @@ def test_killed_update_cube(ffis, tmp_path):
     for line in report:
         print("update_cube kill", *line)
     assert interrupted >= 2, f"the update ({duration:.2f} s) finished before most kills: {report}"
+
+
+@pytest.mark.parametrize("append", [False, True], ids=["cube", "cube-append"])
+def test_ctrl_c_cleans_up(ffis, tmp_path, append):
+    """SIGINT (Ctrl-C) while the cube is being written: exit 130, one line, no temporary
+    file, and the cube absent (build) or the old one (append)."""
+    from astrocut import CubeFactory
+
+    cube_file = str(tmp_path / "sector-cube.fits")
+    if append:
+        CubeFactory().make_cube(ffis[:N_OLD], cube_file, verbose=False)
+        old = H.file_hash(cube_file)
+        args = ["cube", "--append", *ffis[N_OLD:]]
+    else:
+        args = ["cube", *ffis]
+    process = subprocess.Popen([sys.executable, "-m", "astrocut", *args, "-o", cube_file,
+                                "--quiet", "--max-memory", str(MAX_MEMORY)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not H.part_files(str(tmp_path)) and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.0005)
+    interrupted = process.poll() is None
+    process.send_signal(signal.SIGINT)
+    _out, err = process.communicate(timeout=60)
+    assert H.part_files(str(tmp_path)) == []
+    if not interrupted or process.returncode == 0:
+        pytest.skip("the build finished before it could be interrupted")
+    assert process.returncode == 130, err
+    assert err.strip() == "astrocut: interrupted", err
+    if append:
+        assert H.file_hash(cube_file) == old
+    else:
+        assert not os.path.exists(cube_file)
