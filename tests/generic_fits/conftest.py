@@ -124,6 +124,36 @@ def small_images(tmp_path_factory):
         fits.PrimaryHDU(plane, header=_tan_header((80, 90))).writeto(path)
         out.rgb.append(path)
 
+    # Tile-compressed copy of the SIP image, and plain 32-bit integers (no BLANK).
+    out.compressed = str(directory / "sip_compressed.fits")
+    with fits.open(out.sip) as hdulist:
+        fits.HDUList([fits.PrimaryHDU(),
+                      fits.CompImageHDU(hdulist[1].data, header=out.sip_header,
+                                        compression_type="GZIP_1", quantize_level=0.0)]
+                     ).writeto(out.compressed)
+    out.int32 = str(directory / "int32.fits")
+    out.int32_data = rng.integers(-10**8, 10**8, (100, 120)).astype(np.int32)
+    fits.PrimaryHDU(out.int32_data, header=_tan_header((100, 120))).writeto(out.int32)
+
+    # Header oddities: an alternate WCS "A" and IRAF LTV, a SIP block whose CTYPE lacks
+    # "-SIP", and archaic PC001001-style matrix keywords.
+    out.odd = str(directory / "odd_headers.fits")
+    alt = _tan_header((100, 120))
+    alt.update(CTYPE1A="RA---TAN", CTYPE2A="DEC--TAN", CRPIX1A=10.0, CRPIX2A=20.0,
+               CRVAL1A=30.0, CRVAL2A=-20.0, CDELT1A=-1 / 3600, CDELT2A=1 / 3600,
+               LTV1=-100.0, LTV2=-200.0, LTM1_1=1.0, LTM2_2=1.0)
+    stray = gf_simulate.sip_header((1500, 1200))
+    stray["CTYPE1"], stray["CTYPE2"] = "RA---TAN", "DEC--TAN"
+    archaic = _tan_header((100, 120))
+    del archaic["CDELT1"], archaic["CDELT2"]
+    archaic.update(PC001001=-1 / 3600, PC001002=0.0, PC002001=0.0, PC002002=1 / 3600)
+    ones = np.arange(120 * 100, dtype=np.float32).reshape(100, 120)
+    fits.HDUList([fits.PrimaryHDU(ones, header=alt),
+                  fits.ImageHDU(np.arange(1500 * 1200, dtype=np.float32).reshape(1500, 1200),
+                                header=stray, name="STRAY"),
+                  fits.ImageHDU(ones, header=archaic, name="ARCHAIC")]).writeto(out.odd)
+    out.stray_header = stray
+
     out.not_fits = str(directory / "not_fits.fits")
     with open(out.not_fits, "w") as handle:
         handle.write("this is not a FITS file\n")

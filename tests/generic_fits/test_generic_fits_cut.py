@@ -289,6 +289,7 @@ def test_no_celestial_wcs(small_images, hst_field):
         fits_cut(small_images.multi, hst_field.marker, 5, extension=7, memory_only=True)
 
 
+@pytest.mark.filterwarnings("ignore:File may have been truncated")
 def test_truncated_file_is_an_error(hst_field, small_images, tmp_path):
     truncated = tmp_path / "truncated.fits"
     with open(small_images.sip, "rb") as handle:
@@ -337,3 +338,89 @@ def test_verbose_prints(hst_field, tmp_path, capsys):
                     verbose=True)
     out = capsys.readouterr().out
     assert "10x10 stamp" in out and path in out
+
+
+def test_compressed_and_plain_integer_inputs(small_images):
+    coord = SkyCoord(210.75, 54.38, unit="deg")
+    [plain] = fits_cut(small_images.sip, coord, [33, 21], memory_only=True)
+    [packed] = fits_cut(small_images.compressed, coord, [33, 21], memory_only=True)
+    np.testing.assert_array_equal(plain[1].data, packed[1].data)  # lossless GZIP_1
+    assert packed[1].header["CRPIX1"] == plain[1].header["CRPIX1"]
+    with fits.open(small_images.int32) as original:
+        ra, dec = WCS(original[0].header).all_pix2world([[60.2, 50.2]], 0)[0]
+    [ints] = fits_cut(small_images.int32, SkyCoord(ra, dec, unit="deg"), [120, 100],
+                      memory_only=True)
+    assert ints[1].data.dtype.type is np.float64  # 32-bit integers are exact in float64
+    np.testing.assert_array_equal(ints[1].data, small_images.int32_data)
+
+
+def test_alternate_wcs_and_ltv_move_too(small_images):
+    with fits.open(small_images.odd) as original:
+        ra, dec = WCS(original[0].header).all_pix2world([[40.3, 30.3]], 0)[0]
+    [hdulist] = fits_cut(small_images.odd, SkyCoord(ra, dec, unit="deg"), [20, 10],
+                         memory_only=True)
+    header = hdulist[1].header
+    x0, y0 = 30, 25  # round(40.3 - 10), round(30.3 - 5)
+    assert header["CRPIX1A"] == 10.0 - x0 and header["CRPIX2A"] == 20.0 - y0
+    assert header["LTV1"] == -100.0 - x0 and header["LTV2"] == -200.0 - y0
+    assert (header["CRVAL1P"], header["CRVAL2P"]) == (x0 + 1, y0 + 1)
+    np.testing.assert_array_equal(hdulist[1].data[0, :3], [y0 * 120 + x0 + i for i in range(3)])
+
+
+def test_sip_without_sip_ctype_is_ignored_like_the_reference(small_images):
+    header = small_images.stray_header.copy()
+    header["CTYPE1"], header["CTYPE2"] = "RA---TAN", "DEC--TAN"
+    tan_only = WCS(header)
+    tan_only.sip = None
+    coord = SkyCoord(210.7, 54.41, unit="deg")
+    [hdulist] = fits_cut(small_images.odd, coord, 30, extension=1, memory_only=True)
+    x0, y0, _, _ = expected_corner(tan_only, coord, 30, 30)
+    assert hdulist[1].header["CRVAL1P"] == x0 + 1 and hdulist[1].header["CRVAL2P"] == y0 + 1
+    with fits.open(small_images.odd) as original:  # the SIP cards are kept as they were
+        assert hdulist[1].header["A_2_0"] == original[1].header["A_2_0"]
+
+
+def test_archaic_matrix_keywords(small_images):
+    [hdulist] = fits_cut(small_images.odd, small_images.tan_center, 10, extension=2,
+                         memory_only=True)
+    assert "PC001001" in hdulist[1].header
+    with fits.open(small_images.odd) as original:
+        wcs = WCS(original[0].header)  # the same TAN WCS with modern keywords
+    x0, y0, _, _ = expected_corner(wcs, small_images.tan_center, 10, 10)
+    assert hdulist[1].header["CRVAL1P"] == x0 + 1
+
+
+def test_a_cutout_of_a_cutout(hst_field, tmp_path):
+    long_dir = tmp_path / ("d" * 40)
+    long_dir.mkdir()
+    long_name = long_dir / ("very_long_input_name_" * 4 + "drz.fits")
+    os.symlink(hst_field.f606w, long_name)
+    first = fits_cut(str(long_name), hst_field.marker, 100, output_dir=str(tmp_path))
+    with fits.open(first) as hdulist:
+        assert hdulist[1].header["ORIG_FLE"] == long_name.name  # a long value (CONTINUE)
+        x0, y0 = hdulist[1].header["CRVAL1P"] - 1, hdulist[1].header["CRVAL2P"] - 1
+    [second] = fits_cut(first, hst_field.marker, 40, extension=1, memory_only=True)
+    header = second[1].header
+    assert header["ORIG_FLE"] == os.path.basename(first) and header["ORIG_EXT"] == 1
+    assert header["O_EXT_NM"] == "CUTOUT" and header["EXTNAME"] == "CUTOUT"
+    # The physical WCS still points at the original image's pixels.
+    assert WCS(header, key="P").wcs_pix2world([[0, 0]], 0)[0][0] == x0 + 30 + 1
+    full = read_pixels(hst_field.f606w, 0, x0 + 30, y0 + 30, 40, 40)
+    np.testing.assert_array_equal(second[1].data, full)
+
+
+def test_writer_checksums_for_integer_and_fallback_types(tmp_path):
+    from astrocut.models import ImageCutout
+    from astrocut_generic_fits.writers import write_fits
+
+    center = SkyCoord(10, 20, unit="deg")
+    for dtype in (np.int16, np.uint8, np.uint16, np.float64):
+        data = (np.arange(15) % 7).astype(dtype).reshape(3, 5)
+        cutout = ImageCutout(data=data, header=fits.Header([("EXTNAME", "CUTOUT")]),
+                             wcs=None, corner=(0, 0), center=center, source="x",
+                             extension=0)
+        path = write_fits([cutout, cutout], str(tmp_path / f"{np.dtype(dtype).name}.fits"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with fits.open(path, checksum=True) as hdulist:
+                np.testing.assert_array_equal(hdulist[2].data, data)
