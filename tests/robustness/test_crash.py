@@ -239,10 +239,15 @@ def test_ctrl_c_cleans_up(ffis, tmp_path, append):
     while not H.part_files(str(tmp_path)) and process.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.0005)
+    # A little after the temporary file appears: bands are being written. (An interrupt in
+    # the very instant the file is created is test_interrupt_as_the_temporary_file_appears.)
+    time.sleep(0.02)
     interrupted = process.poll() is None
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=60)
-    assert H.part_files(str(tmp_path)) == []
+    assert H.part_files(str(tmp_path)) == [], (
+        process.returncode, err, [(name, os.path.getsize(tmp_path / name))
+                                  for name in H.part_files(str(tmp_path))])
     if not interrupted or process.returncode == 0:
         pytest.skip("the build finished before it could be interrupted")
     assert process.returncode == 130, err
@@ -251,3 +256,28 @@ def test_ctrl_c_cleans_up(ffis, tmp_path, append):
         assert H.file_hash(cube_file) == old
     else:
         assert not os.path.exists(cube_file)
+
+
+def test_interrupt_as_the_temporary_file_appears(tmp_path, monkeypatch):
+    """Ctrl-C in the instant between the temporary file's creation and the code that would
+    remove it on error. Deterministic stand-in for a race the Ctrl-C test above hits now and
+    then when its signal lands right as the ``.part`` file appears (it then leaves a 0-byte
+    ``.part``): the interrupt is raised just after ``tempfile.mkstemp`` created the file."""
+    import tempfile
+
+    from astrocut.output import atomic_path
+
+    real_mkstemp = tempfile.mkstemp
+
+    def interrupted_mkstemp(*args, **kwargs):
+        handle, name = real_mkstemp(*args, **kwargs)
+        os.close(handle)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tempfile, "mkstemp", interrupted_mkstemp)
+    target = tmp_path / "result.fits"
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(str(target)) as temporary:
+            open(temporary, "wb").write(b"data")
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []
