@@ -607,6 +607,27 @@ def _(c):
     fcut(c)
 
 
+@case("fits_cut-per-file-second-output-blocked", OutputError,
+      lambda c: ["second_drz_150.116321_2.200973_10-x-10_astrocut.fits"])
+def _(c):
+    """One file per input: the second can't be written, so the first must not remain."""
+    second = c.prepare(c.image, "inputs/second_drz.fits")
+    name = "second_drz_150.116321_2.200973_10-x-10_astrocut.fits"
+    os.makedirs(os.path.join(c.out, name))
+    c.prepared[name] = None
+    fcut(c, [c.image, second], single_outfile=False)
+
+
+@case("img_cut-second-picture-blocked", OutputError,
+      lambda c: ["second_drz_150.116321_2.200973_10-x-10_astrocut.png"])
+def _(c):
+    second = c.prepare(c.image, "inputs/second_drz.fits")
+    name = "second_drz_150.116321_2.200973_10-x-10_astrocut.png"
+    os.makedirs(os.path.join(c.out, name))
+    c.prepared[name] = None
+    icut(c, [c.image, second], img_format="png")
+
+
 @case("fits_cut-extension-out-of-range", InvalidInputError, lambda c: ["extension", "7"])
 def _(c):
     fcut(c, extension=7)
