@@ -166,6 +166,8 @@ def _cut_hdus(hdulist, path, request):
             result.skip(f"{source}: {why}")
             continue
         _check_two_dimensional(hdu.header, source)
+        if plain:
+            _check_complete(hdu, path)
         result.usable += 1
         try:
             result.cutouts.append(_cut_hdu(hdu, cards, wcs, index, path, source, request,
@@ -209,6 +211,23 @@ def _candidate_hdus(hdulist, extension, path, result):
         else:
             usable.append(int(index))
     return usable
+
+
+def _check_complete(hdu, path):
+    """Refuse a truncated file even where the stamp's own bytes happen to survive."""
+    from astropy.io import fits
+
+    if isinstance(hdu, fits.CompImageHDU):
+        return  # its header describes the image, not the stored table
+    header = hdu.header
+    size = abs(header["BITPIX"]) // 8
+    for i in range(1, header["NAXIS"] + 1):
+        size *= header[f"NAXIS{i}"]
+    end = hdu.fileinfo()["datLoc"] + size
+    actual = os.path.getsize(path)
+    if actual < end:
+        raise InvalidInputError(f"{path!r} is truncated: {actual} bytes, but its image data "
+                                f"end at byte {end}")
 
 
 def _check_two_dimensional(header, source):

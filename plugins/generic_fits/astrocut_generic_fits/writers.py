@@ -83,12 +83,11 @@ def write_fits(cutouts, path):
     arrays = [np.asarray(c.data) for c in cutouts]
     if any(a.dtype.newbyteorder(">") not in _BITPIX or a.ndim != 2 for a in arrays):
         return _write_fits_astropy(cutouts, path)
-    stamp = datetime.datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
     primary = [_card("SIMPLE", True, "conforms to FITS standard"),
                _card("BITPIX", 8, "array data type"),
                _card("NAXIS", 0, "number of array dimensions"), _card("EXTEND", True)]
     parts = [(_hdu_header(primary + [_card(*item) for item in _primary_cards(
-        cutouts[0].center)], 0, stamp), None)]
+        cutouts[0].center)], 0), None)]
     for cutout, array in zip(cutouts, arrays):
         # FITS is big-endian; arrays read from FITS files already are, so this is no copy.
         data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder(">"))
@@ -100,7 +99,7 @@ def write_fits(cutouts, path):
                      _card("PCOUNT", 0, "number of parameters"),
                      _card("GCOUNT", 1, "number of groups")]
         datasum = _ones_complement_sum(data)
-        parts.append((_hdu_header(structure + _cards(cutout.header), datasum, stamp), data))
+        parts.append((_hdu_header(structure + _cards(cutout.header), datasum), data))
     with atomic_path(path) as temporary:
         with open(temporary, "wb") as handle:
             for header, data in parts:
@@ -143,13 +142,14 @@ def _cards(header):
     return [text[i:i + 80] for i in range(0, len(text), 80)]
 
 
-def _hdu_header(cards, datasum, stamp):
+def _hdu_header(cards, datasum):
     """Header bytes of one HDU: ``cards``, then CHECKSUM/DATASUM for data of ``datasum``."""
-    zero = [_card("CHECKSUM", "0" * 16, f"HDU checksum updated {stamp}"),
-            _card("DATASUM", str(datasum), f"data unit checksum updated {stamp}")]
+    # No time in the comments: the same cutout gives the same bytes (DATE is the day).
+    zero = [_card("CHECKSUM", "0" * 16, "HDU checksum"),
+            _card("DATASUM", str(datasum), "data unit checksum")]
     total = _ones_complement_add(_ones_complement_sum(_header_bytes(cards + zero)), datasum)
-    final = [_card("CHECKSUM", _encode_checksum(~total & 0xFFFFFFFF),
-                   f"HDU checksum updated {stamp}"), zero[1]]
+    final = [_card("CHECKSUM", _encode_checksum(~total & 0xFFFFFFFF), "HDU checksum"),
+             zero[1]]
     return _header_bytes(cards + final)
 
 
