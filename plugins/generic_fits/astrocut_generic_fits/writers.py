@@ -138,7 +138,15 @@ def _cards(header):
         header = header.copy(strip=True)
         for key in _OWN_KEYS:
             header.remove(key, ignore_missing=True, remove_all=True)
-    text = header.tostring(sep="", endcard=False, padding=False)
+    import warnings
+
+    from astropy.io.fits.verify import VerifyWarning
+
+    with warnings.catch_warnings():
+        # Input cards astropy has to repair (e.g. lower-case keywords) are written repaired;
+        # the warning would tell the user nothing they can act on.
+        warnings.simplefilter("ignore", VerifyWarning)
+        text = header.tostring(sep="", endcard=False, padding=False)
     return [text[i:i + 80] for i in range(0, len(text), 80)]
 
 
