@@ -1,7 +1,8 @@
 """Benchmark: building a TESS cube from N simulated full-size FFIs.
 
-One run prints one table, every row measured in its own fresh process (wall time of the build
-inside it, wall time of the whole process, peak RssAnon of the process tree):
+One run prints one table, every row measured in its own fresh process: wall time of the build
+inside it, wall time and CPU time (user + system) of the whole process, and peak RssAnon of the
+process tree. Rows:
 
 - this project at ``--max-memory`` (default: enough for the whole cube) and at a tenth of the
   cube's size;
@@ -12,9 +13,10 @@ inside it, wall time of the whole process, peak RssAnon of the process tree):
 The FFIs are simulated once into ``--workdir`` and reused; every contender reads them from a
 warm page cache (they are read once before each run). Dirty pages are flushed (``os.sync``)
 before each run, and the machine is given a second to settle, so one run's writeback does not
-slow the next. Writing a gigabyte into the page cache still takes anywhere from 0.3 to 3 s on a
-shared virtual disk (``dd`` shows the same spread), so each row is run ``--repeat`` times (5):
-the table shows the median and the best build time, and the largest RssAnon.
+slow the next. On a shared virtual machine, writing a gigabyte into the page cache still takes
+anywhere from 0.3 to 3 s (``dd`` shows the same spread), so the contenders run in ``--repeat``
+rounds (5), each round running every row once; the table shows medians, the best build time,
+and the largest RssAnon. The CPU column is the steadiest measure of the work each one does.
 
 Example::
 
@@ -24,6 +26,7 @@ Example::
 import glob
 import math
 import os
+import resource
 import sys
 import time
 
@@ -36,6 +39,9 @@ FULL = (2136, 2078)
 OURS = """
 import time
 from astrocut import CubeFactory
+# The reference imports astropy.io.fits with its package; the plugin imports it on first use.
+# Import both before the clock starts so "build s" times the build alone on both sides.
+import astrocut_tess.cube
 started = time.perf_counter()
 CubeFactory().make_cube(PAYLOAD["files"], PAYLOAD["out"], max_memory=PAYLOAD["max_memory"],
                         verbose=False)
@@ -138,20 +144,25 @@ def _warm(files):
                 pass
 
 
-def _run(runner, script, payload, repeat):
-    runs = []
-    for _ in range(repeat):
-        if os.path.exists(payload["out"]):
-            os.unlink(payload["out"])
-        _warm(payload["files"])
-        os.sync()
-        time.sleep(1.0)
-        runs.append(runner(script, payload))
+def _run_once(runner, script, payload):
+    if os.path.exists(payload["out"]):
+        os.unlink(payload["out"])
+    _warm(payload["files"])
+    os.sync()
+    time.sleep(1.0)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = runner(script, payload)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return result
+
+
+def _summary(runs):
     middle = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
-    return {"seconds": middle([r["seconds"] for r in runs]),
-            "build": middle([r["result"]["seconds"] for r in runs]),
-            "best": min(r["result"]["seconds"] for r in runs),
-            "all_builds": [r["result"]["seconds"] for r in runs],
+    builds = [r["result"]["seconds"] for r in runs]
+    return {"seconds": middle([r["seconds"] for r in runs]), "build": middle(builds),
+            "cpu": middle([r["cpu"] for r in runs]),
+            "best": min(builds), "all_builds": builds,
             "peak_anon_bytes": max(r["peak_anon_bytes"] for r in runs)}
 
 
@@ -194,31 +205,32 @@ def main(argv=None):
     small = round(cube_gb / 10, 4)
     out = lambda name: os.path.join(args.workdir, name)  # noqa: E731
 
-    results = []
-
-    def measure(label, runner, script, name, memory=None, keep=False):
-        payload = {"files": files, "out": out(name), "max_memory": memory}
-        print(f"running: {label} ...", flush=True)
-        result = _run(runner, script, payload, args.repeat)
-        results.append((label, memory, result))
-        if not keep and os.path.exists(out(name)):
-            os.unlink(out(name))
-        return result
-
-    measure("python + astropy + astrocut imported (idle)", run_ours, BASELINE, "none")
-    floor = measure("I/O floor: read FFIs once, write cube bytes once", run_ours, FLOOR,
-                    "floor.fits")
-    measure("numpy: read all, transpose, write", run_ours, NUMPY, "numpy.fits")
-    ours_big = measure("this project", run_ours, OURS, "ours-big.fits", big, keep=True)
-    ours_small = measure("this project", run_ours, OURS, "ours-small.fits", small, keep=True)
-    reference = {}
+    ref_runner = lambda script, payload: run_reference(args.reference_python, script,  # noqa: E731
+                                                       payload)
+    # (label, max_memory, runner, script, output name)
+    contenders = [
+        ("python + astropy + astrocut imported (idle)", None, run_ours, BASELINE, "none"),
+        ("I/O floor: read FFIs once, write cube bytes once", None, run_ours, FLOOR, "floor.fits"),
+        ("numpy: read all, transpose, write", None, run_ours, NUMPY, "numpy.fits"),
+        ("this project", big, run_ours, OURS, "ours-big.fits"),
+        ("this project", small, run_ours, OURS, "ours-small.fits"),
+    ]
     if args.reference_python:
-        ref_runner = lambda script, payload: run_reference(args.reference_python, script,  # noqa: E731
-                                                           payload)
-        reference[big] = measure("reference CubeFactory", ref_runner, REFERENCE, "ref-big.fits",
-                                 big, keep=True)
-        reference[small] = measure("reference CubeFactory", ref_runner, REFERENCE,
-                                   "ref-small.fits", small)
+        contenders += [("reference CubeFactory", big, ref_runner, REFERENCE, "ref-big.fits"),
+                       ("reference CubeFactory", small, ref_runner, REFERENCE, "ref-small.fits")]
+    # Rounds rather than one contender at a time: the machine's speed drifts (other work,
+    # memory handed back to the host), and rounds spread the drift over every row alike.
+    runs = [[] for _ in contenders]
+    for number in range(args.repeat):
+        print(f"round {number + 1} of {args.repeat} ...", flush=True)
+        for index, (label, memory, runner, script, name) in enumerate(contenders):
+            payload = {"files": files, "out": out(name), "max_memory": memory}
+            runs[index].append(_run_once(runner, script, payload))
+    results = [(label, memory, _summary(measured))
+               for (label, memory, *_), measured in zip(contenders, runs)]
+    floor = results[1][2]
+    reference = {memory: result for label, memory, result in results
+                 if label.startswith("reference")}
 
     floor_s = floor["build"]
     table = []
@@ -231,6 +243,7 @@ def main(argv=None):
             seconds if label != results[0][0] else None,
             result["best"] if label != results[0][0] else None,
             result["seconds"],
+            result["cpu"],
             f"{gigabytes(result['peak_anon_bytes']):.2f}",
             f"{seconds / floor_s:.2f}" if label != results[0][0] else None,
             f"{seconds / ref['build']:.2f}" if ref else None,
@@ -240,9 +253,10 @@ def main(argv=None):
     print()
     print(f"{args.n} FFIs of {cols}x{rows}; cube {cube_gb:.2f} GB (1e9 bytes); max_memory in GB; "
           f"times in seconds (build: inside the process; process: whole process, imports "
-          f"included); RssAnon in GiB, summed over the process tree; ratios of median build times")
+          f"included; CPU: user + system of the process); RssAnon in GiB, summed over the "
+          f"process tree; medians of {args.repeat} rounds; ratios of median build times")
     print_table(table, ["run", "max_memory", "build s (median)", "best s", "process s",
-                        "peak RssAnon",
+                        "process CPU s", "peak RssAnon",
                         "x I/O floor", "x reference", "all builds s"])
     print()
     print(f"our cubes at {big:g} and {small:g} GB byte-identical: "
@@ -250,9 +264,9 @@ def main(argv=None):
     if args.reference_python:
         print(f"our cube's data equal to the reference's: "
               f"{_same_data(out('ours-big.fits'), out('ref-big.fits'))}")
-        os.unlink(out("ref-big.fits"))
-    os.unlink(out("ours-big.fits"))
-    os.unlink(out("ours-small.fits"))
+    for *_, name in contenders:
+        if os.path.exists(out(name)):
+            os.unlink(out(name))
     return 0
 
 
