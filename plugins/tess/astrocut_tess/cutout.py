@@ -6,11 +6,13 @@ array, HDU 2 a table with one row per FFI) once and answers any number of
 target pixel file needs and the WCS of one FFI; a cut reads only the stamp's bytes, one
 contiguous run of ``nx * n_ffi * 8`` bytes per stamp row.
 
-The headers and the table are read with a small FITS reader of our own rather than
-:mod:`astropy.io.fits`: a cube's table has one column per FFI header keyword (~130), and
-astropy spends ~15 ms building that table where reading the needed columns from the raw
-rows takes well under one. The cube layout is fixed, and the reader checks every
-assumption it makes, raising :class:`~astrocut.errors.InvalidInputError` naming the problem.
+Headers are read with the plugin's shared reader (:func:`astrocut_tess.ffi.read_header`,
+astropy :class:`~astropy.io.fits.Header` objects), and every keyword value comes from them.
+The table is not built with astropy: a cube's table has one column per FFI header keyword
+(~130), and astropy spends ~15 ms building that table, where reading the few needed columns
+from the raw rows with a numpy dtype (made from the header's TTYPEn/TFORMn) takes well under
+one. The cube layout is fixed, and the reader checks every assumption it makes, raising
+:class:`~astrocut.errors.InvalidInputError` naming the problem.
 
 Which FFI's WCS is used follows the reference tool, so stamps sit on the same pixels: the
 middle row of the table (``n // 2``) if its WCS is valid, else the next valid row after it,
@@ -22,17 +24,17 @@ import re
 import threading
 
 import numpy as np
+from astropy.io import fits
 
 from astrocut.errors import InvalidInputError
 from astrocut.geometry import overlap, stamp_window
 from astrocut.models import CubeCutout
 
+from .ffi import BLOCK, data_size, padded, read_header
+
 CUBE_PRODUCT = "tess.cube"
 #: CTYPE2 of a row whose FFI had a valid WCS (what the reference tool looks for).
 VALID_CTYPE2 = "DEC--TAN-SIP"
-
-BLOCK = 2880
-CARD = 80
 
 # Keywords of the table that make up an FFI's celestial WCS (primary, not alternates).
 _WCS_KEY = re.compile(
@@ -47,106 +49,46 @@ _TFORM_TYPES = {"L": ("S1", 1), "B": ("u1", 1), "I": (">i2", 2), "J": (">i4", 4)
 _TFORM = re.compile(r"^\s*(\d*)\s*([LXBIJKAEDCMPQ])(.*)$")
 
 
-# ----------------------------------------------------------------------- raw FITS reading
+# ---------------------------------------------------------------------------- FITS reading
 
-def card_value(card):
-    """The value of one 80-character card: str, bool, int, float or ``None``."""
-    if card[8:10] != "= ":
-        return None
-    text = card[10:].lstrip()
-    if text.startswith("'"):
-        out, i = [], 1
-        while i < len(text):
-            char = text[i]
-            if char == "'":
-                if text[i + 1:i + 2] == "'":
-                    out.append("'")
-                    i += 2
-                    continue
-                break
-            out.append(char)
-            i += 1
-        return "".join(out).rstrip()
-    text = text.split("/", 1)[0].strip()
-    if text == "T":
-        return True
-    if text == "F":
-        return False
-    if not text:
-        return None
+def header_value(header, key, default=None):
+    """``header[key]``, or ``default`` when the keyword is missing, has no value, or has a
+    value astropy cannot parse."""
     try:
-        return int(text)
-    except ValueError:
-        pass
+        value = header.get(key, default)
+    except fits.VerifyError:
+        return default
+    return default if value is None or isinstance(value, fits.card.Undefined) else value
+
+
+def _read_header(handle, offset, path, index, what, size):
+    """The astropy Header of the HDU whose header starts at ``offset``, and its data offset."""
+    if offset + BLOCK > size:
+        raise InvalidInputError(f"{path!r} is not a complete cube: the {what} header is "
+                                f"truncated")
+    if index == 0 and _pread(handle, 2, 0) == b"\x1f\x8b":
+        raise InvalidInputError(f"{path!r} is gzip-compressed: cubes are cut from plain FITS "
+                                f"files (decompress it first)")
+    handle.seek(offset)
+    return read_header(handle, path, index, size)
+
+
+def _data_size(header, path, what):
+    """Bytes of the data unit (before padding) ``header`` announces."""
     try:
-        return float(text.replace("D", "E").replace("d", "e"))
-    except ValueError:
-        return text
+        return data_size(header)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{path!r} is not a cube: the {what} header's NAXISn, BITPIX, "
+                                f"PCOUNT and GCOUNT are not all integers") from None
 
 
-def read_header(handle, offset, path, what):
-    """Read the header starting at ``offset``: ``(cards, data_offset)``.
-
-    ``cards`` is the list of 80-character card images before END.
-    """
-    cards = []
-    position = offset
-    while True:
-        block = _pread(handle, BLOCK, position)
-        if len(block) < BLOCK:
-            raise InvalidInputError(f"{path!r} is not a complete cube: the {what} header is "
-                                    f"truncated")
-        position += BLOCK
-        try:
-            text = block.decode("ascii")
-        except UnicodeDecodeError:
-            raise InvalidInputError(f"{path!r} is not a cube: the {what} header is not "
-                                    f"FITS text") from None
-        for start in range(0, BLOCK, CARD):
-            card = text[start:start + CARD]
-            if card.startswith("END") and not card[3:8].strip():
-                return cards, position
-            cards.append(card)
-        if position - offset > 200 * BLOCK:
-            raise InvalidInputError(f"{path!r} is not a cube: no END in the {what} header")
-
-
-def header_values(cards, wanted=None):
-    """``{keyword: value}`` of valued cards (the first occurrence wins).
-
-    ``wanted``, a predicate on keywords, limits the (slow part of the) work to those cards.
-    """
-    values = {}
-    for card in cards:
-        key = card[:8].rstrip()
-        if key and key not in values and card[8:10] == "= " and (wanted is None or wanted(key)):
-            values[key] = card_value(card)
-    return values
-
-
-_TABLE_STRUCTURE = {"XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "PCOUNT", "GCOUNT",
-                    "TFIELDS"}
-
-
-def _table_key(key):
-    return key in _TABLE_STRUCTURE or key[:5] in ("TTYPE", "TFORM", "TSCAL", "TZERO")
-
-
-def data_size(values):
-    """Bytes of the data unit (before padding) described by a header's values."""
-    naxis = int(values.get("NAXIS") or 0)
-    if naxis == 0:
-        return 0
-    count = 1
-    for axis in range(1, naxis + 1):
-        count *= int(values.get(f"NAXIS{axis}") or 0)
-    bits = abs(int(values.get("BITPIX") or 8))
-    return bits // 8 * int(values.get("GCOUNT", 1) or 1) * (int(values.get("PCOUNT", 0) or 0)
-                                                           + count)
-
-
-def padded(size):
-    return -(-size // BLOCK) * BLOCK
+def _int(header, key, path, what):
+    """An integer keyword of a structural header (0 when missing)."""
+    value = header_value(header, key, 0)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(f"{path!r} is not a cube: {key} = {value!r} in the {what} "
+                                f"header is not an integer")
+    return value
 
 
 def _pread(handle, size, offset):
@@ -160,18 +102,20 @@ def _pread(handle, size, offset):
 _SEEK_LOCK = threading.Lock()
 
 
-def table_dtype(values, wanted, path):
+def table_dtype(header, wanted, path):
     """A structured dtype reading the ``wanted`` columns of a binary table's rows.
 
-    Returns ``(dtype, names)`` where ``names`` maps each found column name to its field.
+    ``header`` is the table's astropy Header. Returns ``(dtype, found)`` where ``found``
+    maps each found column name to ``(field, column number, TFORM letter)``.
     """
-    nfields = int(values.get("TFIELDS") or 0)
-    row_bytes = int(values.get("NAXIS1") or 0)
+    what = "table (HDU 2)"
+    nfields = _int(header, "TFIELDS", path, what)
+    row_bytes = _int(header, "NAXIS1", path, what)
     names, formats, offsets, found = [], [], [], {}
     position = 0
     for index in range(1, nfields + 1):
-        name = str(values.get(f"TTYPE{index}", "") or "").strip()
-        tform = str(values.get(f"TFORM{index}", "") or "")
+        name = str(header_value(header, f"TTYPE{index}", "")).strip()
+        tform = str(header_value(header, f"TFORM{index}", ""))
         match = _TFORM.match(tform)
         if not match:
             raise InvalidInputError(f"{path!r}: table column {index} has an unreadable "
@@ -218,9 +162,9 @@ class CubeInfo:
     keep per-cube templates in :attr:`writer_cache`.
     """
 
-    def __init__(self, path, primary_cards, image_shape, n_ffi, columns, wcs_row, wcs_values):
+    def __init__(self, path, primary_header, image_shape, n_ffi, columns, wcs_row, wcs_values):
         self.path = path
-        self.primary_cards = primary_cards    # 80-char card images of the cube's HDU 0
+        self.primary_header = primary_header  # astropy Header of the cube's HDU 0
         self.image_shape = image_shape        # (rows, columns) of the FFIs
         self.n_ffi = n_ffi
         self.columns = columns                # TSTART, TSTOP, BARYCORR, DQUALITY, FFIINDEX, FFI_FILE
@@ -270,47 +214,55 @@ class TessCube:
 
     @classmethod
     def _read(cls, path, handle):
+        try:
+            return cls._read_headers_and_table(path, handle)
+        except fits.VerifyError as exc:  # a card whose value astropy cannot parse
+            raise InvalidInputError(f"{path!r} is not a cube: a header card cannot be read "
+                                    f"({exc})") from None
+
+    @classmethod
+    def _read_headers_and_table(cls, path, handle):
         size = os.fstat(handle.fileno()).st_size
-        primary, offset = read_header(handle, 0, path, "primary")
-        pvalues = header_values(primary)
-        if pvalues.get("SIMPLE") is not True:
+        primary, offset = _read_header(handle, 0, path, 0, "primary", size)
+        if header_value(primary, "SIMPLE") is not True:
             raise InvalidInputError(f"{path!r} is not a FITS file")
-        offset += padded(data_size(pvalues))
+        offset += padded(_data_size(primary, path, "primary"))
 
         if offset >= size:
             raise InvalidInputError(f"{path!r} is not a cube: it has no image extension")
-        image, data_offset = read_header(handle, offset, path, "image (HDU 1)")
-        ivalues = header_values(image)
-        naxes = tuple(int(ivalues.get(f"NAXIS{i}") or 0) for i in range(1, 5))
-        if (ivalues.get("XTENSION") != "IMAGE" or ivalues.get("NAXIS") != 4
-                or ivalues.get("BITPIX") != -32 or naxes[0] < 2
-                or ivalues.get("BSCALE", 1) != 1 or ivalues.get("BZERO", 0) != 0):
+        what = "image (HDU 1)"
+        image, data_offset = _read_header(handle, offset, path, 1, what, size)
+        naxes = tuple(_int(image, f"NAXIS{i}", path, what) for i in range(1, 5))
+        xtension = header_value(image, "XTENSION")
+        naxis, bitpix = header_value(image, "NAXIS"), header_value(image, "BITPIX")
+        if (xtension != "IMAGE" or naxis != 4 or bitpix != -32 or naxes[0] < 2
+                or header_value(image, "BSCALE", 1) != 1 or header_value(image, "BZERO", 0) != 0):
             raise InvalidInputError(
                 f"{path!r} is not a TESS cube: HDU 1 must be a float32 image of 4 axes "
-                f"(2 planes, n_ffi, columns, rows), found XTENSION={ivalues.get('XTENSION')!r} "
-                f"BITPIX={ivalues.get('BITPIX')} NAXIS={ivalues.get('NAXIS')} "
-                f"shape={naxes}")
+                f"(2 planes, n_ffi, columns, rows), found XTENSION={xtension!r} "
+                f"BITPIX={bitpix} NAXIS={naxis} shape={naxes}")
         n_planes, n_ffi, n_cols, n_rows = naxes
         if min(naxes) < 1:
             raise InvalidInputError(f"{path!r}: the cube is empty (shape {naxes})")
-        table_offset = data_offset + padded(data_size(ivalues))
-        if data_offset + data_size(ivalues) > size:
+        image_bytes = _data_size(image, path, what)
+        table_offset = data_offset + padded(image_bytes)
+        if data_offset + image_bytes > size:
             raise InvalidInputError(f"{path!r} is truncated: the cube's image data end at "
-                                    f"byte {data_offset + data_size(ivalues)} of {size}")
+                                    f"byte {data_offset + image_bytes} of {size}")
         if table_offset >= size:
             raise InvalidInputError(f"{path!r} is not a complete cube: it has no table of "
                                     f"FFI headers (HDU 2)")
-        table, table_data = read_header(handle, table_offset, path, "table (HDU 2)")
-        tvalues = header_values(table, _table_key)
-        if tvalues.get("XTENSION") != "BINTABLE":
+        what = "table (HDU 2)"
+        table, table_data = _read_header(handle, table_offset, path, 2, what, size)
+        if header_value(table, "XTENSION") != "BINTABLE":
             raise InvalidInputError(f"{path!r} is not a TESS cube: HDU 2 is not a binary "
                                     f"table of FFI headers")
-        n_rows_table = int(tvalues.get("NAXIS2") or 0)
+        n_rows_table = _int(table, "NAXIS2", path, what)
         if n_rows_table != n_ffi:
             raise InvalidInputError(f"{path!r}: the cube holds {n_ffi} FFIs but its table "
                                     f"has {n_rows_table} rows")
-        row_bytes = int(tvalues.get("NAXIS1") or 0)
-        dtype, found = table_dtype(tvalues, None, path)
+        row_bytes = _int(table, "NAXIS1", path, what)
+        dtype, found = table_dtype(table, None, path)
         missing = [name for name in ("TSTART", "TSTOP") if name not in found]
         if missing:
             raise InvalidInputError(f"{path!r}: the cube's table has no {', '.join(missing)} "
@@ -326,7 +278,8 @@ class TessCube:
                 return np.full(n_ffi, default, dtype=kind)
             values = rows[found[name][0]]
             index = found[name][1]
-            scale, zero = tvalues.get(f"TSCAL{index}"), tvalues.get(f"TZERO{index}")
+            scale = header_value(table, f"TSCAL{index}")
+            zero = header_value(table, f"TZERO{index}")
             if (scale not in (None, 1) or zero not in (None, 0)) and values.dtype.kind in "iuf":
                 values = values * (scale if scale is not None else 1) + (zero or 0)
             return np.asarray(values).astype(kind)
@@ -341,7 +294,7 @@ class TessCube:
             "FFI_FILE": (np.char.strip(rows[found["FFI_FILE"][0]]) if "FFI_FILE" in found
                          else np.full(n_ffi, b"", dtype="S1")),
         }
-        columns["CADENCENO"] = _cadence_numbers(columns, found, header_values(primary))
+        columns["CADENCENO"] = _cadence_numbers(columns, found, primary)
 
         wcs_row = _choose_wcs_row(rows, found, n_ffi)
         if wcs_row is None:
@@ -350,7 +303,7 @@ class TessCube:
                 f"CTYPE2 = {VALID_CTYPE2!r}), so sky positions cannot be placed on it")
         wcs_values = _row_values(rows[wcs_row], found)
         wcs = _build_wcs(wcs_values, path, wcs_row)
-        info = CubeInfo(path=path, primary_cards=primary, image_shape=(n_rows, n_cols),
+        info = CubeInfo(path=path, primary_header=primary, image_shape=(n_rows, n_cols),
                         n_ffi=n_ffi, columns=columns, wcs_row=wcs_row, wcs_values=wcs_values)
         return cls(path, handle, info, wcs, data_offset, n_planes)
 
@@ -449,7 +402,7 @@ def _cadence_numbers(columns, found, primary):
     the first FFI's FFIINDEX (primary header) in steps of TIMEDEL, else 0 (unknown)."""
     if "FFIINDEX" in found:
         return columns["FFIINDEX"].astype(np.int32)
-    first = primary.get("FFIINDEX")
+    first = header_value(primary, "FFIINDEX")
     timedel = columns["TIMEDEL"]
     start = columns["TSTART"]
     if (isinstance(first, int) and not isinstance(first, bool) and len(start)
@@ -497,12 +450,13 @@ def _build_wcs(values, path, row):
 
     from astropy.wcs import WCS, FITSFixedWarning
 
-    from .tpf import card
+    from .tpf import cached_card
 
-    # A header string goes straight to wcslib, much faster than an astropy Header.
-    cards = [card(key, value) for key, value in values.items()
+    # A header string goes straight to wcslib, much faster than an astropy Header. The cards
+    # are astropy's (full precision), remembered: opening the same cube again reuses them.
+    cards = [cached_card(key, value) for key, value in values.items()
              if _WCS_KEY.match(key) and value != "" and not isinstance(value, bool)]
-    text = "".join(cards + [card("NAXIS", 2)])
+    text = "".join(cards + [cached_card("NAXIS", 2)])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FITSFixedWarning)

@@ -9,18 +9,28 @@ needs ~3 ms per target. The FITS layout of a TPF is fixed, so the writer
 
 * builds the header cards that do not change between targets of one cube once (cached on the
   cube's :class:`~astrocut_tess.cutout.CubeInfo`), and per stamp shape the column cards;
-* formats the few per-target cards (RA_OBJ/DEC_OBJ, the fitted WCS, WCS_MSEP/WCS_SIG, the
-  stamp's CCD position) itself, with the full precision a 20-character FITS value allows;
-* lays the PIXELS rows out as a big-endian numpy structured array and writes its bytes;
-* stamps DATASUM/CHECKSUM (FITS checksum convention) on every HDU.
+* makes only the few per-target cards (RA_OBJ/DEC_OBJ, the fitted WCS, WCS_MSEP/WCS_SIG, the
+  stamp's CCD position) per target;
+* lays the PIXELS rows out as a big-endian numpy structured array and writes its bytes.
 
-The result is checked against astropy and ``fitsverify`` by the tests.
+Every card image is made by :class:`astropy.io.fits.Card` (:func:`card_image`); images of
+values that repeat between targets and cubes are cached (:func:`cached_card`). One
+exception: astropy writes at most 20 characters of a float and drops the digits that do not
+fit (``-0.005833215210984427`` becomes ``-0.00583321521098442``; astropy has no option for
+it, see astropy issue #18416); such values are handed to astropy as a free-format card image
+with every digit, which astropy parses and checks, so every float reads back exactly.
+
+No CHECKSUM/DATASUM cards are written: the FITS standard does not require them, and astropy
+computes them only through whole HDU objects (``add_checksum``, ~6 ms a TPF), not for the
+pieces this writer assembles.
+
+The result is checked against astropy, ``fitsverify`` and lightkurve by the tests.
 """
 
-import math
 import os
 
 import numpy as np
+from astropy.io import fits
 
 from astrocut.output import atomic_path
 
@@ -101,121 +111,74 @@ _PIXEL_COLUMNS = (4, 5, 6, 7, 8)  # RAW_CNTS, FLUX, FLUX_ERR, FLUX_BKG, FLUX_BKG
 
 # ------------------------------------------------------------------------------- cards
 
-def format_value(value):
-    """A FITS header value (fixed format: right-justified in 20 characters where possible)."""
-    if value is None:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return f"{'T' if value else 'F':>20}"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):>20}"
-    if isinstance(value, (float, np.floating)):
-        return f"{format_float(float(value)):>20}"
-    if isinstance(value, str):
-        text = "'" + value.replace("'", "''").ljust(8) + "'"
-        return f"{text:<20}"
-    raise TypeError(f"cannot write {type(value).__name__} values in a FITS header")
+def card_image(key, value=None, comment=""):
+    """The image of the card ``key = value / comment``, made by :class:`astropy.io.fits.Card`.
 
-
-def format_float(value):
-    """Shortest text that reads back exactly as ``value`` (Python's repr, FITS spelling).
-
-    Values that need more than the 20 characters of the fixed format (e.g.
-    ``-0.005833215210984427``) are written in the standard's free format, which every FITS
-    reader accepts, rather than losing digits.
+    ``None`` gives an undefined value. Floats keep their full precision: astropy formats a
+    float in at most 20 characters and truncates longer ones (``str(-0.005833215210984427)``
+    has 21), so those are handed to astropy in free format (Python's shortest exact text,
+    ``E`` exponent) and checked to read back exactly.
     """
-    if not math.isfinite(value):
-        raise ValueError(f"FITS headers cannot hold {value}")
-    text = repr(value).upper()
-    if "E" in text:
-        mantissa, exponent = text.split("E")
-        if "." not in mantissa:
-            mantissa += ".0"
-        text = f"{mantissa}E{exponent}"
-    elif "." not in text:
-        text += ".0"
-    return text
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        text = repr(value).upper()
+        if len(text) > 20:
+            return _free_format_float(key, value, text, comment)
+    elif isinstance(value, np.bool_):
+        value = bool(value)
+    elif isinstance(value, np.integer):
+        value = int(value)
+    elif isinstance(value, str) and comment and len(value) + len(comment) > 40:
+        # A comment that does not fit is cut, as astropy cuts it, but without its warning.
+        # The comment follows " / " after the value field, which astropy pads to at least 20
+        # columns (from column 11) except for the empty string.
+        bare = fits.Card(key, value).image
+        if len(bare) == CARD:
+            end = len(bare.rstrip())
+            comment = comment[:max(0, CARD - (end if value == "" else max(end, 30)) - 3)]
+    return fits.Card(key, value, comment).image
 
 
-def card(key, value=None, comment=""):
-    """One 80-character header card (a longer string value falls back to astropy)."""
-    if isinstance(value, str) and len(value.replace("'", "''")) > 68:
-        from astropy.io import fits
+def _free_format_float(key, value, text, comment):
+    # The value field of a free-format card: "KEY     = " then the number; astropy parses
+    # and checks the image, and the comment is cut (as astropy does) to keep one card.
+    card = fits.Card.fromstring(f"{key:<8}= {text:>20} / {comment}"[:CARD])
+    if card.keyword != key or card.value != value:
+        raise ValueError(f"cannot write {key} = {value!r} exactly")  # pragma: no cover
+    return card.image
 
-        return fits.Card(key, value, comment).image
-    text = f"{key:<8}= {format_value(value)}"
-    if comment:
-        text += f" / {comment}"
-    if len(text) > CARD:
-        text = text[:CARD]
-    return f"{text:<{CARD}}"
+
+_CACHED_CARDS = {}
+
+
+def cached_card(key, value=None, comment=""):
+    """:func:`card_image`, remembered: for cards whose value repeats between targets (and
+    between cubes or calls), so that astropy formats each such card once per process."""
+    cache_key = (key, type(value), repr(value), comment)
+    image = _CACHED_CARDS.get(cache_key)
+    if image is None:
+        image = card_image(key, value, comment)
+        if len(_CACHED_CARDS) >= 20000:
+            _CACHED_CARDS.clear()
+        _CACHED_CARDS[cache_key] = image
+    return image
 
 
 def header_bytes(cards):
-    """Header cards plus END, padded with spaces to whole 2880-byte blocks."""
+    """Header card images plus END, padded with spaces to whole 2880-byte blocks."""
     text = "".join(cards) + f"{'END':<{CARD}}"
     return text.ljust(-(-len(text) // BLOCK) * BLOCK).encode("ascii")
 
 
 def _keyed(key, image):
-    """``image`` (an 80-character card) with its keyword replaced by ``key``."""
+    """``image`` (a card's image) with its keyword replaced by ``key`` (at most 8 characters)."""
     return f"{key:<8}" + image[8:]
 
 
-# ---------------------------------------------------------------------------- checksums
-
-def ones_complement_sum(data, start=0):
-    """32-bit ones' complement sum of big-endian words of ``data`` (a multiple of 4 bytes)."""
-    words = np.frombuffer(data, dtype=">u4")
-    total = int(words.sum(dtype=np.uint64)) + start
-    while total >> 32:
-        total = (total & 0xFFFFFFFF) + (total >> 32)
-    return total
-
-
-_EXCLUDE = set(range(0x3A, 0x41)) | set(range(0x5B, 0x61))
-
-
-def encode_checksum(value):
-    """The 16-character ASCII encoding of a checksum (FITS checksum convention)."""
-    value = (~value) & 0xFFFFFFFF
-    chars = [0] * 16
-    for byte_index in range(4):
-        byte = (value >> (24 - 8 * byte_index)) & 0xFF
-        quotient, remainder = byte // 4 + 0x30, byte % 4
-        group = [quotient + remainder, quotient, quotient, quotient]
-        changed = True
-        while changed:
-            changed = False
-            for first in (0, 2):
-                while group[first] in _EXCLUDE or group[first + 1] in _EXCLUDE:
-                    group[first] += 1
-                    group[first + 1] -= 1
-                    changed = True
-        for j in range(4):
-            chars[4 * j + byte_index] = group[j]
-    chars = chars[-1:] + chars[:-1]
-    return bytes(chars).decode("ascii")
-
-
-def with_checksum(cards, data, stamp=None):
-    """An HDU's pieces: header bytes (``cards`` then CHECKSUM/DATASUM), data, padding.
-
-    ``data`` is any contiguous buffer (not copied); the zero padding adds nothing to the sum.
-    ``stamp`` (a time) goes into the checksum comments when given; without it the same
-    cutout always gives the same bytes.
-    """
-    when = f" updated {stamp}" if stamp else ""
+def _hdu(cards, data):
+    """An HDU's pieces: header bytes, data (any contiguous buffer, not copied), padding."""
     view = memoryview(data).cast("B")
     size = view.nbytes
-    if size % 4:
-        raise ValueError("FITS data units hold whole 32-bit words")
-    datasum = ones_complement_sum(view) if size else 0
-    cards = list(cards) + [card("CHECKSUM", "0" * 16, f"HDU checksum{when}"),
-                           card("DATASUM", str(datasum), f"data unit checksum{when}")]
-    header = header_bytes(cards)
-    total = ones_complement_sum(header, datasum)
-    cards[-2] = card("CHECKSUM", encode_checksum(total), f"HDU checksum{when}")
     return header_bytes(cards), view, bytes(-(-size // BLOCK) * BLOCK - size)
 
 
@@ -249,43 +212,43 @@ def _primary_cards(info, ffi_type):
     """
     from astrocut import __version__
 
-    from .cutout import header_values
+    from .cutout import header_value
 
-    groups = []  # (key, [card images]) with CONTINUE cards kept with their keyword
-    for image in info.primary_cards:
-        key = image[:8].rstrip()
-        if key == "CONTINUE" and groups:
-            groups[-1][1].append(image)
-        else:
-            groups.append((key, [image]))
-    values = header_values(info.primary_cards)
-    tstart, tstop = values.get("TSTART"), values.get("TSTOP")
-    telapse = (float(tstop) - float(tstart)
-               if isinstance(tstart, (int, float)) and isinstance(tstop, (int, float)) else None)
+    header = info.primary_header
+    tstart, tstop = header_value(header, "TSTART"), header_value(header, "TSTOP")
+    telapse = (float(tstop) - float(tstart) if _is_number(tstart) and _is_number(tstop)
+               else None)
 
     ours = {
-        "NEXTEND": card("NEXTEND", 2, "number of standard extensions"),
-        "ORIGIN": card("ORIGIN", ORIGIN, "institution responsible for creating this file"),
-        "CREATOR": card("CREATOR", CREATOR, "software used to produce this file"),
-        "PROCVER": card("PROCVER", __version__, "astrocut version"),
-        "FFI_TYPE": card("FFI_TYPE", str(ffi_type), "the FFI type used to make the cutout"),
+        "NEXTEND": cached_card("NEXTEND", 2, "number of standard extensions"),
+        "ORIGIN": cached_card("ORIGIN", ORIGIN,
+                                "institution responsible for creating this file"),
+        "CREATOR": cached_card("CREATOR", CREATOR, "software used to produce this file"),
+        "PROCVER": cached_card("PROCVER", __version__, "astrocut version"),
+        "FFI_TYPE": cached_card("FFI_TYPE", str(ffi_type),
+                                  "the FFI type used to make the cutout"),
         "RA_OBJ": None,
         "DEC_OBJ": None,
-        "TIMEREF": card("TIMEREF", "SOLARSYSTEM", "barycentric correction applied to times"),
-        "TASSIGN": card("TASSIGN", "SPACECRAFT", "where time is assigned"),
-        "TIMESYS": card("TIMESYS", "TDB", "time system is Barycentric Dynamical Time (TDB)"),
-        "BJDREFI": card("BJDREFI", 2457000, "integer part of BTJD reference date"),
-        "BJDREFF": card("BJDREFF", 0.0, "fraction of the day in BTJD reference date"),
-        "TIMEUNIT": card("TIMEUNIT", "d", "time unit for TIME, TSTART and TSTOP"),
-        "TELAPSE": card("TELAPSE", telapse, "[d] TSTOP - TSTART"),
+        "TIMEREF": cached_card("TIMEREF", "SOLARSYSTEM",
+                                 "barycentric correction applied to times"),
+        "TASSIGN": cached_card("TASSIGN", "SPACECRAFT", "where time is assigned"),
+        "TIMESYS": cached_card("TIMESYS", "TDB",
+                                 "time system is Barycentric Dynamical Time (TDB)"),
+        "BJDREFI": cached_card("BJDREFI", 2457000, "integer part of BTJD reference date"),
+        "BJDREFF": cached_card("BJDREFF", 0.0, "fraction of the day in BTJD reference date"),
+        "TIMEUNIT": cached_card("TIMEUNIT", "d", "time unit for TIME, TSTART and TSTOP"),
+        "TELAPSE": cached_card("TELAPSE", telapse, "[d] TSTOP - TSTART"),
     }
     for key, comment in _TARGET_KEYS:
         # OBJECT is a string keyword of the FITS standard: empty, not undefined.
-        ours[key] = card(key, "" if key == "OBJECT" else None, comment)
+        ours[key] = cached_card(key, "" if key == "OBJECT" else None, comment)
+    extend = cached_card("EXTEND", True, "file contains extensions")
 
     out = []
     placed = set()
-    for key, images in groups:
+    # astropy keeps a long string's CONTINUE cards in its card's image.
+    for item in header.cards:
+        key = item.keyword
         if key in _PRIMARY_DROP or key.startswith(_PRIMARY_DROP_PREFIXES):
             continue
         if key in ours:
@@ -297,12 +260,12 @@ def _primary_cards(info, ffi_type):
             out.append(ours[key])
             continue
         if key == "EXTEND":
-            out.append(card("EXTEND", True, "file contains extensions"))
+            out.append(extend)
             placed.add(key)
             continue
-        out.extend(images)
+        out.append(item.image)
     if "EXTEND" not in placed:
-        out.insert(3, card("EXTEND", True, "file contains extensions"))
+        out.insert(3, extend)
     for key, image in ours.items():
         if key in ("RA_OBJ", "DEC_OBJ"):
             continue
@@ -312,52 +275,60 @@ def _primary_cards(info, ffi_type):
     return out
 
 
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _pixels_tail_cards(info):
     """PIXELS cards after the column definitions: extension, timing and WCS provenance."""
-    from .cutout import header_values
+    from .cutout import header_value
 
-    primary = header_values(info.primary_cards)
+    primary = info.primary_header
     ffi = info.wcs_values
     cards = [
-        card("EXTNAME", "PIXELS", "name of extension"),
-        card("EXTVER", 1, "extension version number (not format version)"),
-        card("INHERIT", True, "inherit the primary header"),
-        card("TELESCOP", str(primary.get("TELESCOP", "TESS")), "telescope"),
-        card("INSTRUME", str(primary.get("INSTRUME", "TESS Photometer")), "detector type"),
+        cached_card("EXTNAME", "PIXELS", "name of extension"),
+        cached_card("EXTVER", 1, "extension version number (not format version)"),
+        cached_card("INHERIT", True, "inherit the primary header"),
+        cached_card("TELESCOP", str(header_value(primary, "TELESCOP", "TESS")), "telescope"),
+        cached_card("INSTRUME", str(header_value(primary, "INSTRUME", "TESS Photometer")),
+             "detector type"),
     ]
     for key in ("CAMERA", "CCD", "SECTOR"):
-        value = primary.get(key, ffi.get(key))
+        value = header_value(primary, key, ffi.get(key))
         if isinstance(value, int) and not isinstance(value, bool):
-            cards.append(card(key, value, {"CAMERA": "Camera number", "CCD": "CCD chip number",
-                                           "SECTOR": "Observing sector"}[key]))
+            comment = {"CAMERA": "Camera number", "CCD": "CCD chip number",
+                       "SECTOR": "Observing sector"}[key]
+            cards.append(cached_card(key, value, comment))
     cards += [
-        card("TIMEREF", "SOLARSYSTEM", "barycentric correction applied to times"),
-        card("TASSIGN", "SPACECRAFT", "where time is assigned"),
-        card("TIMESYS", "TDB", "time system is Barycentric Dynamical Time (TDB)"),
-        card("BJDREFI", 2457000, "integer part of BTJD reference date"),
-        card("BJDREFF", 0.0, "fraction of the day in BTJD reference date"),
-        card("TIMEUNIT", "d", "time unit for TIME, TSTART and TSTOP"),
+        cached_card("TIMEREF", "SOLARSYSTEM", "barycentric correction applied to times"),
+        cached_card("TASSIGN", "SPACECRAFT", "where time is assigned"),
+        cached_card("TIMESYS", "TDB", "time system is Barycentric Dynamical Time (TDB)"),
+        cached_card("BJDREFI", 2457000, "integer part of BTJD reference date"),
+        cached_card("BJDREFF", 0.0, "fraction of the day in BTJD reference date"),
+        cached_card("TIMEUNIT", "d", "time unit for TIME, TSTART and TSTOP"),
     ]
-    tstart, tstop = primary.get("TSTART"), primary.get("TSTOP")
-    numeric = (int, float)
-    if isinstance(tstart, numeric) and not isinstance(tstart, bool):
-        cards.append(card("TSTART", float(tstart), "observation start time in BTJD of first FFI"))
-    if isinstance(tstop, numeric) and not isinstance(tstop, bool):
-        cards.append(card("TSTOP", float(tstop), "observation stop time in BTJD of last FFI"))
-    if isinstance(tstart, numeric) and isinstance(tstop, numeric):
-        cards.append(card("TELAPSE", float(tstop) - float(tstart), "[d] TSTOP - TSTART"))
+    tstart, tstop = header_value(primary, "TSTART"), header_value(primary, "TSTOP")
+    if _is_number(tstart):
+        cards.append(cached_card("TSTART", float(tstart),
+                                   "observation start time in BTJD of first FFI"))
+    if _is_number(tstop):
+        cards.append(cached_card("TSTOP", float(tstop),
+                                   "observation stop time in BTJD of last FFI"))
+    if _is_number(tstart) and _is_number(tstop):
+        cards.append(cached_card("TELAPSE", float(tstop) - float(tstart), "[d] TSTOP - TSTART"))
     for key in ("DATE-OBS", "DATE-END"):
-        if isinstance(primary.get(key), str):
+        value = header_value(primary, key)
+        if isinstance(value, str):
             which = "TSTART of first FFI" if key == "DATE-OBS" else "TSTOP of last FFI"
-            cards.append(card(key, primary[key], f"{which} as UTC calendar date"))
+            cards.append(cached_card(key, value, f"{which} as UTC calendar date"))
     for key, comment in _PIXELS_FROM_FFI:
         value = ffi.get(key)
         if value is None or value == "":
             continue
         if key in _LOGICAL and value in (0, 1):
             value = bool(value)  # cubes store the FFI's logical keywords as integers
-        cards.append(card(key, value, comment))
-    cards.append(card("WCS_FFI", info.wcs_ffi, "FFI used for cutout WCS"))
+        cards.append(cached_card(key, value, comment))
+    cards.append(cached_card("WCS_FFI", info.wcs_ffi, "FFI used for cutout WCS"))
     return cards
 
 
@@ -412,40 +383,41 @@ class _ShapeParts:
             ("FFI_FILE", f"{width}A", None, None),
         ]
         self.head = [
-            card("XTENSION", "BINTABLE", "marks the beginning of a new HDU"),
-            card("BITPIX", 8, "array data type"),
-            card("NAXIS", 2, "number of array dimensions"),
-            card("NAXIS1", self.dtype.itemsize, "length of first array dimension"),
-            card("NAXIS2", template.n_ffi, "length of second array dimension"),
-            card("PCOUNT", 0, "group parameter count (not used)"),
-            card("GCOUNT", 1, "group count (not used)"),
-            card("TFIELDS", len(columns), "number of table fields"),
+            cached_card("XTENSION", "BINTABLE", "marks the beginning of a new HDU"),
+            cached_card("BITPIX", 8, "array data type"),
+            cached_card("NAXIS", 2, "number of array dimensions"),
+            cached_card("NAXIS1", self.dtype.itemsize, "length of first array dimension"),
+            cached_card("NAXIS2", template.n_ffi, "length of second array dimension"),
+            cached_card("PCOUNT", 0, "group parameter count (not used)"),
+            cached_card("GCOUNT", 1, "group count (not used)"),
+            cached_card("TFIELDS", len(columns), "number of table fields"),
         ]
         # Per column: definition cards, then (pixel columns) a slot for the WCS cards.
         self.column_cards = []
         for index, (name, tform, unit, disp) in enumerate(columns, start=1):
-            cards = [card(f"TTYPE{index}", name, "column title"),
-                     card(f"TFORM{index}", tform, "column format")]
+            cards = [cached_card(f"TTYPE{index}", name, "column title"),
+                     cached_card(f"TFORM{index}", tform, "column format")]
             if unit:
-                cards.append(card(f"TUNIT{index}", unit, "column units"))
+                cards.append(cached_card(f"TUNIT{index}", unit, "column units"))
             if disp:
-                cards.append(card(f"TDISP{index}", disp, "column display format"))
+                cards.append(cached_card(f"TDISP{index}", disp, "column display format"))
             if index in _PIXEL_COLUMNS:
-                cards.append(card(f"TDIM{index}", tdim, "column dimensions: pixel aperture array"))
+                cards.append(cached_card(f"TDIM{index}", tdim,
+                                           "column dimensions: pixel aperture array"))
             if name == "RAW_CNTS":
-                cards.append(card(f"TNULL{index}", -1, "column null value indicator"))
+                cards.append(cached_card(f"TNULL{index}", -1, "column null value indicator"))
             self.column_cards.append((index, cards))
         self.aperture_head = [
-            card("XTENSION", "IMAGE", "marks the beginning of a new HDU"),
-            card("BITPIX", 32, "array data type"),
-            card("NAXIS", 2, "number of array dimensions"),
-            card("NAXIS1", nx, "length of first array dimension"),
-            card("NAXIS2", ny, "length of second array dimension"),
-            card("PCOUNT", 0, "group parameter count (not used)"),
-            card("GCOUNT", 1, "group count (not used)"),
-            card("EXTNAME", "APERTURE", "name of extension"),
-            card("EXTVER", 1, "extension version number (not format version)"),
-            card("INHERIT", True, "inherit the primary header"),
+            cached_card("XTENSION", "IMAGE", "marks the beginning of a new HDU"),
+            cached_card("BITPIX", 32, "array data type"),
+            cached_card("NAXIS", 2, "number of array dimensions"),
+            cached_card("NAXIS1", nx, "length of first array dimension"),
+            cached_card("NAXIS2", ny, "length of second array dimension"),
+            cached_card("PCOUNT", 0, "group parameter count (not used)"),
+            cached_card("GCOUNT", 1, "group count (not used)"),
+            cached_card("EXTNAME", "APERTURE", "name of extension"),
+            cached_card("EXTVER", 1, "extension version number (not format version)"),
+            cached_card("INHERIT", True, "inherit the primary header"),
         ]
 
 
@@ -475,141 +447,152 @@ def linear_wcs_terms(fitted):
     return crpix, crval, [float(v) for v in cdelt], [[float(v) for v in row] for row in pc]
 
 
-def _column_wcs_cards(fitted, corner):
-    """Image and physical WCS cards of column 4, to be re-keyed for columns 5-8."""
-    x0, y0 = corner
-    cards = [
-        ("WCSN4P", "PHYSICAL", "table column WCS name"),
-        ("WCAX4P", 2, "table column physical WCS dimensions"),
-        ("1CTY4P", "RAWX", "table column physical WCS axis 1 type, CCD col"),
-        ("2CTY4P", "RAWY", "table column physical WCS axis 2 type, CCD row"),
-        ("1CUN4P", "PIXEL", "table column physical WCS axis 1 unit"),
-        ("2CUN4P", "PIXEL", "table column physical WCS axis 2 unit"),
-        ("1CRV4P", int(x0) + 1, "table column physical WCS ax 1 ref value"),
-        ("2CRV4P", int(y0) + 1, "table column physical WCS ax 2 ref value"),
-        ("1CDL4P", 1.0, "table column physical WCS a1 step"),
-        ("2CDL4P", 1.0, "table column physical WCS a2 step"),
-        ("1CRP4P", 1, "table column physical WCS a1 reference"),
-        ("2CRP4P", 1, "table column physical WCS a2 reference"),
-    ]
-    if fitted is not None:
-        crpix, crval, cdelt, pc = linear_wcs_terms(fitted)
-        cards += [
-            ("WCAX4", 2, "number of WCS axes"),
-            ("1CTYP4", "RA---TAN", "right ascension coordinate type"),
-            ("2CTYP4", "DEC--TAN", "declination coordinate type"),
-            ("1CRPX4", crpix[0], "[pixel] reference pixel along image axis 1"),
-            ("2CRPX4", crpix[1], "[pixel] reference pixel along image axis 2"),
-            ("1CRVL4", crval[0], "[deg] right ascension at reference pixel"),
-            ("2CRVL4", crval[1], "[deg] declination at reference pixel"),
-            ("1CUNI4", "deg", "physical unit in column dimension"),
-            ("2CUNI4", "deg", "physical unit in row dimension"),
-            ("1CDLT4", cdelt[0], "[deg] pixel scale in RA dimension"),
-            ("2CDLT4", cdelt[1], "[deg] pixel scale in Dec dimension"),
-            ("11PC4", pc[0][0], "linear transformation matrix element"),
-            ("12PC4", pc[0][1], "linear transformation matrix element"),
-            ("21PC4", pc[1][0], "linear transformation matrix element"),
-            ("22PC4", pc[1][1], "linear transformation matrix element"),
-        ]
-    return [(key, card(key, value, comment)) for key, value, comment in cards]
+# Column WCS cards of column 4 (re-keyed for columns 5-8): (key, value, comment), where a
+# value given as a string naming a per-target number is filled per target.
+_COLUMN_PHYSICAL = [
+    ("WCSN4P", "PHYSICAL", "table column WCS name"),
+    ("WCAX4P", 2, "table column physical WCS dimensions"),
+    ("1CTY4P", "RAWX", "table column physical WCS axis 1 type, CCD col"),
+    ("2CTY4P", "RAWY", "table column physical WCS axis 2 type, CCD row"),
+    ("1CUN4P", "PIXEL", "table column physical WCS axis 1 unit"),
+    ("2CUN4P", "PIXEL", "table column physical WCS axis 2 unit"),
+    ("1CRV4P", None, "table column physical WCS ax 1 ref value"),  # x0 + 1
+    ("2CRV4P", None, "table column physical WCS ax 2 ref value"),  # y0 + 1
+    ("1CDL4P", 1.0, "table column physical WCS a1 step"),
+    ("2CDL4P", 1.0, "table column physical WCS a2 step"),
+    ("1CRP4P", 1, "table column physical WCS a1 reference"),
+    ("2CRP4P", 1, "table column physical WCS a2 reference"),
+]
+
+# The fitted (linear) WCS: column-4 key, aperture key, value (None: per target), comment.
+_FITTED = [
+    ("WCAX4", "WCSAXES", 2, "number of WCS axes"),
+    ("1CTYP4", "CTYPE1", "RA---TAN", "right ascension coordinate type"),
+    ("2CTYP4", "CTYPE2", "DEC--TAN", "declination coordinate type"),
+    ("1CRPX4", "CRPIX1", None, "[pixel] reference pixel along image axis 1"),
+    ("2CRPX4", "CRPIX2", None, "[pixel] reference pixel along image axis 2"),
+    ("1CRVL4", "CRVAL1", None, "[deg] right ascension at reference pixel"),
+    ("2CRVL4", "CRVAL2", None, "[deg] declination at reference pixel"),
+    ("1CUNI4", "CUNIT1", "deg", "physical unit in column dimension"),
+    ("2CUNI4", "CUNIT2", "deg", "physical unit in row dimension"),
+    ("1CDLT4", "CDELT1", None, "[deg] pixel scale in RA dimension"),
+    ("2CDLT4", "CDELT2", None, "[deg] pixel scale in Dec dimension"),
+    ("11PC4", "PC1_1", None, "linear transformation matrix element"),
+    ("12PC4", "PC1_2", None, "linear transformation matrix element"),
+    ("21PC4", "PC2_1", None, "linear transformation matrix element"),
+    ("22PC4", "PC2_2", None, "linear transformation matrix element"),
+]
+
+# Physical WCS of the APERTURE image: key, value (None: per target), comment.
+_APERTURE_PHYSICAL = [
+    ("WCSNAMEP", "PHYSICAL", "name of world coordinate system alternate P"),
+    ("WCSAXESP", 2, "number of WCS physical axes"),
+    ("CTYPE1P", "RAWX", "physical WCS axis 1 type CCD col"),
+    ("CUNIT1P", "PIXEL", "physical WCS axis 1 unit"),
+    ("CRPIX1P", 1, "reference CCD column"),
+    ("CRVAL1P", None, "value at reference CCD column"),  # x0 + 1
+    ("CDELT1P", 1.0, "physical WCS axis 1 step"),
+    ("CTYPE2P", "RAWY", "physical WCS axis 2 type CCD row"),
+    ("CUNIT2P", "PIXEL", "physical WCS axis 2 units"),
+    ("CRPIX2P", 1, "reference CCD row"),
+    ("CRVAL2P", None, "value at reference CCD row"),  # y0 + 1
+    ("CDELT2P", 1.0, "physical WCS axis 2 step"),
+]
 
 
-def _aperture_wcs_cards(fitted, corner):
-    x0, y0 = corner
-    cards = []
+def _wcs_cards(fitted, corner):
+    """Per-target WCS cards: ``(column, aperture)``.
+
+    ``column`` is ``[(key, image)]`` for column 4, to be re-keyed for columns 5-8;
+    ``aperture`` the APERTURE header's WCS card images. Only the fitted WCS's numbers are
+    formatted per target; the rest are remembered images.
+    """
+    x0, y0 = int(corner[0]) + 1, int(corner[1]) + 1
+    physical = {"1CRV4P": x0, "2CRV4P": y0, "CRVAL1P": x0, "CRVAL2P": y0}
+    column = []
+    # Corner pixels repeat between targets, so every card here is a remembered one.
+    for key, value, comment in _COLUMN_PHYSICAL:
+        column.append((key, cached_card(key, physical[key] if value is None else value,
+                                        comment)))
+    aperture = []
     if fitted is not None:
         crpix, crval, cdelt, pc = linear_wcs_terms(fitted)
-        cards += [
-            card("WCSAXES", 2, "number of WCS axes"),
-            card("CTYPE1", "RA---TAN", "right ascension coordinate type"),
-            card("CTYPE2", "DEC--TAN", "declination coordinate type"),
-            card("CRPIX1", crpix[0], "[pixel] reference pixel along image axis 1"),
-            card("CRPIX2", crpix[1], "[pixel] reference pixel along image axis 2"),
-            card("CRVAL1", crval[0], "[deg] right ascension at reference pixel"),
-            card("CRVAL2", crval[1], "[deg] declination at reference pixel"),
-            card("CUNIT1", "deg", "physical unit in column dimension"),
-            card("CUNIT2", "deg", "physical unit in row dimension"),
-            card("CDELT1", cdelt[0], "[deg] pixel scale in RA dimension"),
-            card("CDELT2", cdelt[1], "[deg] pixel scale in Dec dimension"),
-            card("PC1_1", pc[0][0], "linear transformation matrix element"),
-            card("PC1_2", pc[0][1], "linear transformation matrix element"),
-            card("PC2_1", pc[1][0], "linear transformation matrix element"),
-            card("PC2_2", pc[1][1], "linear transformation matrix element"),
-            card("RADESYS", "ICRS", "reference frame of celestial coordinates"),
-        ]
-    cards += [
-        card("WCSNAMEP", "PHYSICAL", "name of world coordinate system alternate P"),
-        card("WCSAXESP", 2, "number of WCS physical axes"),
-        card("CTYPE1P", "RAWX", "physical WCS axis 1 type CCD col"),
-        card("CUNIT1P", "PIXEL", "physical WCS axis 1 unit"),
-        card("CRPIX1P", 1, "reference CCD column"),
-        card("CRVAL1P", int(x0) + 1, "value at reference CCD column"),
-        card("CDELT1P", 1.0, "physical WCS axis 1 step"),
-        card("CTYPE2P", "RAWY", "physical WCS axis 2 type CCD row"),
-        card("CUNIT2P", "PIXEL", "physical WCS axis 2 units"),
-        card("CRPIX2P", 1, "reference CCD row"),
-        card("CRVAL2P", int(y0) + 1, "value at reference CCD row"),
-        card("CDELT2P", 1.0, "physical WCS axis 2 step"),
-    ]
-    return cards
+        numbers = {"1CRPX4": crpix[0], "2CRPX4": crpix[1], "1CRVL4": crval[0],
+                   "2CRVL4": crval[1], "1CDLT4": cdelt[0], "2CDLT4": cdelt[1],
+                   "11PC4": pc[0][0], "12PC4": pc[0][1], "21PC4": pc[1][0], "22PC4": pc[1][1]}
+        for key, aperture_key, value, comment in _FITTED:
+            if value is None:  # the same number and comment: one card, two keywords
+                image = card_image(key, numbers[key], comment)
+                column.append((key, image))
+                aperture.append(_keyed(aperture_key, image))
+            else:
+                column.append((key, cached_card(key, value, comment)))
+                aperture.append(cached_card(aperture_key, value, comment))
+        aperture.append(cached_card("RADESYS", "ICRS",
+                                      "reference frame of celestial coordinates"))
+    for key, value, comment in _APERTURE_PHYSICAL:
+        aperture.append(cached_card(key, physical[key] if value is None else value, comment))
+    return column, aperture
 
 
 def _fit_cards(fitted):
     if fitted is None:
         return []
-    return [card("WCS_MSEP", float(fitted.max_separation),
-                 "[deg] max offset between cutout WCS and FFI WCS"),
-            card("WCS_SIG", float(fitted.sigma),
-                 "[deg] error measurement of cutout WCS fit")]
+    return [card_image("WCS_MSEP", float(fitted.max_separation),
+                       "[deg] max offset between cutout WCS and FFI WCS"),
+            card_image("WCS_SIG", float(fitted.sigma),
+                       "[deg] error measurement of cutout WCS fit")]
 
 
-def tpf_parts(cutout, stamp=None):
+def tpf_parts(cutout):
     """The target pixel file for ``cutout`` (a TESS CubeCutout) as a list of buffers.
 
     Writing the buffers one after the other gives the file; nothing large is copied twice.
-    The file is reproducible: the same cutout gives the same bytes (``stamp``, a time for
-    the checksum comments, is left out unless given).
+    The file is reproducible: the same cutout gives the same bytes.
     """
     template = _template(cutout)
     ny, nx = cutout.shape
     parts = _shape_parts(template, ny, nx)
     fitted = cutout.fitted_wcs
+    column_wcs, aperture_wcs = _wcs_cards(fitted, cutout.corner)
+    fit_cards = _fit_cards(fitted)
 
     # PRIMARY
     primary = list(template.primary)
     center = cutout.center
-    primary[template.ra_index] = card("RA_OBJ", float(center.ra.deg), "[deg] right ascension")
-    primary[template.dec_index] = card("DEC_OBJ", float(center.dec.deg), "[deg] declination")
-    hdus = [with_checksum(primary, b"", stamp)]
+    primary[template.ra_index] = card_image("RA_OBJ", float(center.ra.deg),
+                                            "[deg] right ascension")
+    primary[template.dec_index] = card_image("DEC_OBJ", float(center.dec.deg),
+                                             "[deg] declination")
+    hdus = [_hdu(primary, b"")]
 
     # PIXELS
-    wcs_cards = _column_wcs_cards(fitted, cutout.corner)
     cards = list(parts.head)
     for index, column_cards in parts.column_cards:
         cards.extend(column_cards)
         if index in _PIXEL_COLUMNS:
-            for key, image in wcs_cards:
+            for key, image in column_wcs:
                 cards.append(_keyed(key.replace("4", str(index), 1), image))
     cards.extend(template.pixels_tail)
-    cards.extend(_fit_cards(fitted))
+    cards.extend(fit_cards)
     rows = parts.rows.copy()
     rows["FLUX"] = cutout.flux
     rows["FLUX_ERR"] = cutout.flux_err
-    hdus.append(with_checksum(cards, rows, stamp))
+    hdus.append(_hdu(cards, rows))
 
     # APERTURE
     cards = list(parts.aperture_head)
-    cards.extend(_aperture_wcs_cards(fitted, cutout.corner))
-    cards.extend(_fit_cards(fitted))
+    cards.extend(aperture_wcs)
+    cards.extend(fit_cards)
     aperture = np.ascontiguousarray(cutout.aperture, dtype=">i4")
-    hdus.append(with_checksum(cards, aperture, stamp))
+    hdus.append(_hdu(cards, aperture))
 
     return [piece for hdu in hdus for piece in hdu if len(piece)]
 
 
-def tpf_bytes(cutout, stamp=None):
+def tpf_bytes(cutout):
     """The bytes of the target pixel file for ``cutout`` (a TESS CubeCutout)."""
-    return b"".join(tpf_parts(cutout, stamp))
+    return b"".join(tpf_parts(cutout))
 
 
 def write_tpf(cutout, path):
