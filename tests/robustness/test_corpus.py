@@ -443,6 +443,13 @@ def _(c):
     cut(c, target_pixel_file=os.path.join(c.out, "a_dir.fits"))
 
 
+@case("cube_cut-target-pixel-file-is-the-cube", AstrocutError, lambda c: ["target_pixel_file"])
+def _(c):
+    """Would replace the cube (hours of work at full size) by a 3x3 TPF."""
+    cube = c.prepare(c.cube, "mine-cube.fits")
+    cut(c, cube=cube, size=3, target_pixel_file=cube)
+
+
 # ------------------------------------------------------------------------- cube_cut_many
 
 @case("cube_cut_many-cube-not-fits", InvalidInputError, lambda c: [base(c.bad.text)])
