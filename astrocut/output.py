@@ -2,7 +2,7 @@
 
 import contextlib
 import os
-import tempfile
+import secrets
 
 from .errors import OutputError
 
@@ -26,7 +26,7 @@ def atomic_path(path):
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
 
     An existing file at ``path`` is replaced atomically (readers see the old file or the new
-    one, never a mixture). On any error the temporary file is removed.
+    one, never a mixture). On any error or interruption the temporary file is removed.
     """
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -34,30 +34,36 @@ def atomic_path(path):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise OutputError(f"cannot write {path!r}: directory {directory!r} does not exist")
+    temporary = None
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.",
-                                             suffix=".part", dir=directory)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path!r}: {exc.strerror}") from None
-    os.close(handle)
-    try:
+        for _ in range(100):
+            # Bound before the file exists, so an interruption at any point can remove it.
+            temporary = os.path.join(directory, f".{os.path.basename(path)}."
+                                                f"{secrets.token_hex(4)}.part")
+            if _create_exclusive(temporary):
+                break
+            temporary = None  # someone else's file: never ours to remove
+        else:
+            raise OutputError(f"cannot find a free temporary name in {directory!r}")
         yield temporary
-        os.chmod(temporary, 0o666 & ~_UMASK)
         try:
             os.replace(temporary, path)
         except OSError as exc:
             raise OutputError(f"cannot write {path!r}: {exc.strerror}") from None
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
         raise
 
 
-def _read_umask():
-    # os.umask can only be read by setting it; do it once, before any worker threads exist.
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
+def _create_exclusive(candidate):
+    """Create an empty file; ``False`` if the name is taken. The umask sets its permissions."""
+    try:
+        os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise OutputError(f"cannot write in {os.path.dirname(candidate)!r}: "
+                          f"{exc.strerror}") from None
+    return True

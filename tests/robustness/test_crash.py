@@ -262,19 +262,17 @@ def test_interrupt_as_the_temporary_file_appears(tmp_path, monkeypatch):
     """Ctrl-C in the instant between the temporary file's creation and the code that would
     remove it on error. Deterministic stand-in for a race the Ctrl-C test above hits now and
     then when its signal lands right as the ``.part`` file appears (it then leaves a 0-byte
-    ``.part``): the interrupt is raised just after ``tempfile.mkstemp`` created the file."""
-    import tempfile
+    ``.part``): the interrupt is raised just after the temporary file was created."""
 
     from astrocut.output import atomic_path
 
-    real_mkstemp = tempfile.mkstemp
+    real_open = os.open
 
-    def interrupted_mkstemp(*args, **kwargs):
-        handle, name = real_mkstemp(*args, **kwargs)
-        os.close(handle)
-        raise KeyboardInterrupt
+    def interrupted_open(*args, **kwargs):
+        real_open(*args, **kwargs)  # the file now exists ...
+        raise KeyboardInterrupt     # ... and Ctrl-C lands before its descriptor is returned
 
-    monkeypatch.setattr(tempfile, "mkstemp", interrupted_mkstemp)
+    monkeypatch.setattr(os, "open", interrupted_open)
     target = tmp_path / "result.fits"
     with pytest.raises(KeyboardInterrupt):
         with atomic_path(str(target)) as temporary:
