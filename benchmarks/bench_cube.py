@@ -15,7 +15,7 @@ warm page cache (they are read once before each run). Dirty pages are flushed (`
 before each run, and the machine is given a second to settle, so one run's writeback does not
 slow the next. On a shared virtual machine, writing a gigabyte into the page cache still takes
 anywhere from 0.3 to 3 s (``dd`` shows the same spread), so the contenders run in ``--repeat``
-rounds (5), each round running every row once; the table shows medians, the best build time,
+rounds (5), each round running every row once in a shuffled order; the table shows medians, the best build time,
 and the largest RssAnon. The CPU column is the steadiest measure of the work each one does.
 
 Example::
@@ -26,6 +26,7 @@ Example::
 import glob
 import math
 import os
+import random
 import resource
 import sys
 import time
@@ -218,12 +219,16 @@ def main(argv=None):
     if args.reference_python:
         contenders += [("reference CubeFactory", big, ref_runner, REFERENCE, "ref-big.fits"),
                        ("reference CubeFactory", small, ref_runner, REFERENCE, "ref-small.fits")]
-    # Rounds rather than one contender at a time: the machine's speed drifts (other work,
-    # memory handed back to the host), and rounds spread the drift over every row alike.
+    # Rounds rather than one contender at a time, in a shuffled order: the machine's speed
+    # drifts (other work, memory handed back to the host) and a run is slowed by the one
+    # before it; rounds and shuffling spread both over every row alike.
     runs = [[] for _ in contenders]
     for number in range(args.repeat):
         print(f"round {number + 1} of {args.repeat} ...", flush=True)
-        for index, (label, memory, runner, script, name) in enumerate(contenders):
+        order = list(range(len(contenders)))
+        random.Random(number).shuffle(order)
+        for index in order:
+            label, memory, runner, script, name = contenders[index]
             payload = {"files": files, "out": out(name), "max_memory": memory}
             runs[index].append(_run_once(runner, script, payload))
     results = [(label, memory, _summary(measured))

@@ -324,6 +324,9 @@ def _bad_files(small_sector, directory):
                       fits.ImageHDU(np.zeros((5, 5), np.float32))]).writeto(
             directory / "smallerr_ffic.fits")
         made["bad uncertainty"] = ("smallerr_ffic.fits", "HDU 2 should be the uncertainty")
+        fits.HDUList([primary.copy(), fits.CompImageHDU(flux.data, flux.header),
+                      fits.CompImageHDU(hdulist[2].data)]).writeto(directory / "packed_ffic.fits")
+        made["fpacked"] = ("packed_ffic.fits", "tile-compressed")
     raw = open(good, "rb").read()
     (directory / "truncated_ffic.fits").write_bytes(raw[:-4000])
     made["truncated"] = ("truncated_ffic.fits", "is truncated")

@@ -220,6 +220,9 @@ def read_ffi(path):
         image_header, flux_offset = read_header(handle, path, 1, size)
         flux = _image_array(image_header, path, 1, flux_offset)
         if flux is None:
+            if image_header.get("ZIMAGE"):
+                raise InvalidInputError(f"{path!r} is tile-compressed (fpack): decompress the "
+                                        f"FFIs first (funpack)")
             raise InvalidInputError(f"{path!r} is not an FFI: HDU 1 is not a 2-D image")
         offset = flux_offset + padded(data_size(image_header))
         if offset >= size:
