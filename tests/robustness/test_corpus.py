@@ -67,9 +67,13 @@ class Ctx:
 CASES = []
 
 
-def case(case_id, expected=AstrocutError, names=lambda c: []):
+def case(case_id, expected=AstrocutError, names=lambda c: [], xfail=None):
+    """Register a case; ``xfail`` is the reason of a known defect (strict: a fix must remove
+    the mark)."""
+    marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
+
     def register(call):
-        CASES.append(pytest.param(call, expected, names, id=case_id))
+        CASES.append(pytest.param(call, expected, names, id=case_id, marks=marks))
         return call
     return register
 
@@ -197,7 +201,10 @@ def _(c):
     mk(c, c.ffis, max_memory=math.inf)
 
 
-@case("make_cube-cube-file-is-an-input", AstrocutError, lambda c: ["cube_file"])
+@case("make_cube-cube-file-is-an-input", AstrocutError, lambda c: ["cube_file"],
+      xfail="make_cube silently replaces the input FFI with the cube (data loss); fix in "
+            "astrocut/cubes.py CubeFactory.make_cube: refuse a cube_file that is (samefile) "
+            "one of file_list")
 def _(c):
     """Would replace an FFI by the cube: the input is lost."""
     copies = [c.prepare(f, os.path.join("ffis", base(f))) for f in c.ffis]
@@ -443,7 +450,9 @@ def _(c):
     cut(c, target_pixel_file=os.path.join(c.out, "a_dir.fits"))
 
 
-@case("cube_cut-target-pixel-file-is-the-cube", AstrocutError, lambda c: ["target_pixel_file"])
+@case("cube_cut-target-pixel-file-is-the-cube", AstrocutError, lambda c: ["target_pixel_file"],
+      xfail="cube_cut replaces the cube with the TPF (data loss); fix in astrocut/cubes.py "
+            "CutoutFactory.cube_cut: refuse a target path that is (samefile) cube_file")
 def _(c):
     """Would replace the cube (hours of work at full size) by a 3x3 TPF."""
     cube = c.prepare(c.cube, "mine-cube.fits")
