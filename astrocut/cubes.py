@@ -8,7 +8,7 @@ from .dispatch import (check_input_file, check_max_memory, file_list_argument, h
 from .errors import InvalidInputError, PluginError
 from .geometry import parse_coordinates, parse_cutout_size
 from .models import CubeCutRequest, CubeRequest
-from .output import prepare_directory
+from .output import prepare_directory, refuse_overwriting_inputs
 
 
 class CubeFactory:
@@ -33,6 +33,7 @@ class CubeFactory:
         files = file_list_argument(file_list)
         memory = self.max_memory if max_memory is None else check_max_memory(max_memory)
         cube_file = os.fspath(cube_file)
+        refuse_overwriting_inputs(cube_file, files, "cube_file")
         prepare_directory(os.path.dirname(cube_file) or ".", "cube_file's directory")
         product = identify_required(files[0], "an image")
         request = CubeRequest(files=tuple(files), cube_file=cube_file, product=product,
@@ -48,6 +49,9 @@ class CubeFactory:
         """Add the images in ``file_list`` to the existing ``cube_file``; return its path."""
         files = file_list_argument(file_list)
         cube_file = check_input_file(cube_file, "cube_file")
+        # update_cube rewrites cube_file on purpose; a new image must not be the cube itself.
+        for path in files:
+            refuse_overwriting_inputs(path, [cube_file], "file_list entry")
         memory = self.max_memory if max_memory is None else check_max_memory(max_memory)
         product = identify_required(files[0], "an image")
         request = CubeRequest(files=tuple(files), cube_file=cube_file, product=product,
@@ -150,6 +154,7 @@ class CutoutFactory:
         else:
             name = target_pixel_file or default_tpf_name(cube_file, center, cutout.shape)
             path = name if os.path.dirname(name) else os.path.join(output_path, name)
+            refuse_overwriting_inputs(path, [cube_file], "target_pixel_file")
             result = write_cutouts([cutout], "tpf", path)
             if verbose:
                 print(f"Target pixel file: {result}")

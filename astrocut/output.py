@@ -21,6 +21,19 @@ def prepare_directory(directory, parameter="output_path"):
     return directory
 
 
+def refuse_overwriting_inputs(path, inputs, parameter):
+    """Raise :class:`OutputError` if writing ``path`` would replace one of ``inputs``.
+
+    An output written over its own input would destroy data that may have taken hours to
+    make (a cube) or cannot be made again (an observation).
+    """
+    target = os.path.realpath(os.fspath(path))
+    for source in inputs:
+        if "://" not in str(source) and os.path.realpath(os.fspath(source)) == target:
+            raise OutputError(f"{parameter} {os.fspath(path)!r} is one of the inputs: "
+                              f"writing it would destroy that input; choose another name")
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
