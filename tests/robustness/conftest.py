@@ -7,7 +7,6 @@ their own, larger inputs.
 
 import os
 import types
-import warnings
 
 import pytest
 from astrocut_tess.simulate import simulate_ffis
@@ -19,21 +18,6 @@ N_FFI = 6
 SEED = 7
 START = 1325.30
 CADENCE_DAYS = 30.0 / 1440.0
-
-
-def build_cube(files, cube_file):
-    """``CubeFactory.make_cube``; the spec-layout fallback only if the plugin cannot build yet.
-
-    Returns ``(path, builder)`` where builder is ``"make_cube"`` or ``"fallback"``.
-    """
-    from astrocut import CubeFactory
-
-    try:
-        return CubeFactory().make_cube(files, str(cube_file), verbose=False), "make_cube"
-    except Exception as exc:  # the TESS cube builder is not there yet
-        warnings.warn(f"make_cube failed ({type(exc).__name__}: {exc}); cutting tests use a "
-                      f"cube written by robustness_helpers.write_spec_cube")
-        return H.write_spec_cube(files, cube_file), "fallback"
 
 
 @pytest.fixture(scope="session")
@@ -53,9 +37,12 @@ def later_ffis(tmp_path_factory):
 @pytest.fixture(scope="session")
 def cube(sector, tmp_path_factory):
     """A cube of ``sector`` (read-only for the tests: copy it before changing it)."""
-    path, builder = build_cube(sector.files, tmp_path_factory.mktemp("cube") / "s1-cube.fits")
+    from astrocut import CubeFactory
+
+    path = CubeFactory().make_cube(sector.files, str(tmp_path_factory.mktemp("cube") /
+                                                     "s1-cube.fits"), verbose=False)
     os.chmod(path, 0o444)
-    return types.SimpleNamespace(path=path, builder=builder)
+    return types.SimpleNamespace(path=path)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ case says exactly which defect the package did not explain.
 """
 
 import hashlib
-import re
 import os
 import shutil
 
@@ -159,53 +158,6 @@ def hdu_offsets(path):
                 for info in (hdu.fileinfo() for hdu in hdul)]
 
 
-# ------------------------------------------------------------------ fallback cube writer
-
-def write_spec_cube(files, cube_file):
-    """A cube in the layout of shared/spec/tess-formats.md §2, written with astropy.
-
-    Used only while the TESS plugin cannot build cubes yet, so the cutting tests can run.
-    """
-    headers, primaries, flux, err = [], [], [], []
-    for path in files:
-        with fits.open(path) as hdul:
-            primaries.append(hdul[0].header.copy())
-            headers.append(hdul[1].header.copy())
-            flux.append(np.asarray(hdul[1].data, dtype=np.float32))
-            err.append(np.asarray(hdul[2].data, dtype=np.float32))
-    order = np.argsort([h["TSTART"] for h in headers], kind="stable")
-    cube = np.empty(flux[0].shape + (len(files), 2), dtype=np.float32)
-    for k, i in enumerate(order):
-        cube[:, :, k, 0] = flux[i]
-        cube[:, :, k, 1] = err[i]
-    primary = fits.PrimaryHDU(header=primaries[order[0]])
-    primary.header.remove("CHECKSUM", ignore_missing=True)
-    keys = []
-    for h in headers:
-        for key in h:
-            if key and key not in keys and key not in ("COMMENT", "HISTORY", "CHECKSUM",
-                                                          "DATASUM") and not key.startswith(
-                    ("NAXIS", "XTENSION", "BITPIX", "PCOUNT", "GCOUNT")):
-                keys.append(key)
-    columns = []
-    for key in keys:
-        values = [headers[i].get(key) for i in order]
-        sample = next((v for v in values if v is not None), "")
-        if isinstance(sample, str):
-            width = max(1, max(len(str(v or "")) for v in values))
-            columns.append(fits.Column(key, f"{width}A", array=[str(v or "") for v in values]))
-        elif isinstance(sample, (bool, int, np.integer)):
-            columns.append(fits.Column(key, "J", array=[int(v or 0) for v in values]))
-        else:
-            columns.append(fits.Column(key, "D", array=[np.nan if v is None else float(v)
-                                                         for v in values]))
-    names = [os.path.basename(files[i]) for i in order]
-    columns.append(fits.Column("FFI_FILE", f"{max(len(n) for n in names)}A", array=names))
-    fits.HDUList([primary, fits.ImageHDU(cube),
-                  fits.BinTableHDU.from_columns(columns)]).writeto(cube_file, overwrite=True)
-    return str(cube_file)
-
-
 # ------------------------------------------------------------------------ observations
 
 def snapshot(directory):
@@ -266,17 +218,8 @@ def cut_worker(barrier, cube, image, cube_targets, image_targets, size, output_d
         fits_cut([image], target, size, output_dir=output_dir, single_outfile=False)
 
 
-_CHECKSUM_CARD = re.compile(rb"CHECKSUM= '[^']{16}'")
-_STAMP = re.compile(rb"updated \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
-
-
-def normalized_hash(path):
-    """SHA-256 of a FITS file with the time of writing taken out.
-
-    The writers stamp ``CHECKSUM``/``DATASUM`` comments with the time of writing (to the
-    second), as the FITS checksum convention suggests, and CHECKSUM covers that comment; so
-    two runs a second apart differ there and only there. Every checksum is verified first.
-    """
+def verify_checksums(path):
+    """Open a FITS file checking every HDU's CHECKSUM/DATASUM; raise if one is wrong."""
     import warnings
 
     with warnings.catch_warnings():
@@ -284,11 +227,6 @@ def normalized_hash(path):
         with fits.open(path, checksum=True) as hdul:
             for hdu in hdul:
                 _ = hdu.data
-    with open(path, "rb") as handle:
-        content = handle.read()
-    content = _CHECKSUM_CARD.sub(b"CHECKSUM= 'xxxxxxxxxxxxxxxx'", content)
-    content = _STAMP.sub(b"updated YYYY-MM-DDThh:mm:ss", content)
-    return hashlib.sha256(content).hexdigest()
 
 
 def build_worker(barrier, files, cube_file):

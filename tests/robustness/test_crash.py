@@ -23,6 +23,8 @@ import time
 import pytest
 from astrocut_tess.simulate import simulate_ffis
 
+from astrocut import CubeFactory
+
 import robustness_helpers as H
 
 N_FFI = 30
@@ -138,8 +140,6 @@ def test_killed_make_cube(ffis, tmp_path, over_existing):
     reference_bytes = H.file_hash(reference)
     old = None
     if over_existing:
-        from astrocut import CubeFactory
-
         old = CubeFactory().make_cube(ffis[:N_OLD], str(tmp_path / "old-cube.fits"),
                                       verbose=False)
 
@@ -168,8 +168,6 @@ def test_killed_make_cube(ffis, tmp_path, over_existing):
         leftovers = _leftovers(str(work), ["sector-cube.fits"])
         report.append((point, running, state, leftovers))
         # Running it again gives exactly the uninterrupted cube.
-        from astrocut import CubeFactory
-
         CubeFactory().make_cube(ffis, cube_file, max_memory=MAX_MEMORY, verbose=False)
         assert H.cube_digest(cube_file) == reference_digest
         assert H.file_hash(cube_file) == reference_bytes
@@ -180,8 +178,6 @@ def test_killed_make_cube(ffis, tmp_path, over_existing):
 
 
 def test_killed_update_cube(ffis, tmp_path):
-    from astrocut import CubeFactory
-
     old = CubeFactory().make_cube(ffis[:N_OLD], str(tmp_path / "old-cube.fits"), verbose=False)
     old_bytes = H.file_hash(old)
     new_files = ffis[N_OLD:]
@@ -223,8 +219,6 @@ def test_killed_update_cube(ffis, tmp_path):
 def test_ctrl_c_cleans_up(ffis, tmp_path, append):
     """SIGINT (Ctrl-C) while the cube is being written: exit 130, one line, no temporary
     file, and the cube absent (build) or the old one (append)."""
-    from astrocut import CubeFactory
-
     cube_file = str(tmp_path / "sector-cube.fits")
     if append:
         CubeFactory().make_cube(ffis[:N_OLD], cube_file, verbose=False)
