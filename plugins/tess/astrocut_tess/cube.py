@@ -36,9 +36,10 @@ Choices made here (differences from the reference tool, kept on purpose)
   cards (COMMENT, HISTORY) get no column. A column's type comes from all its values (any
   string: ``nA`` as wide as the longest; integers and booleans: ``J``, or ``K`` beyond 32 bits;
   other numbers: ``D``), not from one template file, so no string is cut short.
-- As in the archive's cubes, the table header carries each column's keyword comment as the
-  keyword's value (the reference cutter reads WCS comments from there), except for structural
-  and checksum keywords (EXTNAME, INHERIT, CHECKSUM ...), which would misdescribe the table.
+- Each column's keyword comment is the comment of its ``TTYPEn`` card. The archive's cubes
+  instead set a card ``KEY = 'comment'`` per column in the table header, which gives reserved
+  keywords values of the wrong type (``CRVAL1 = 'RA at CRPIX1, CRPIX2'``, ``EXTNAME``, ``DATE-OBS``
+  ...: 22 fitsverify errors); the reference cutter only reads those for cosmetic WCS comments.
 - FFIs listed twice (same file name or same TSTART) are built once, with an
   :class:`~astrocut.errors.InputWarning`.
 """
@@ -82,17 +83,9 @@ BANDS_PER_WORKER = 4
 #: Least number of tasks given to an executor (it may have many workers).
 MIN_EXECUTOR_TASKS = 32
 GB = 1e9
-
-#: Keywords that describe an HDU's structure or integrity: they must not be set in the table
-#: header to the text of a column's comment.
-STRUCTURAL = frozenset({
-    "SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT", "TFIELDS", "THEAP",
-    "EXTNAME", "EXTVER", "EXTLEVEL", "INHERIT", "CHECKSUM", "DATASUM", "BSCALE", "BZERO", "BLANK",
-    "END", FILE_COLUMN,
-})
-_TABLE_PREFIXES = ("NAXIS", "TTYPE", "TFORM", "TUNIT", "TNULL", "TSCAL", "TZERO", "TDISP",
-                   "TDIM", "TBCOL")
-
+#: Keywords of a table header's own structure, never a column's comment.
+_TABLE_STRUCTURE = frozenset({"XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "PCOUNT",
+                              "GCOUNT", "TFIELDS", "THEAP", "CHECKSUM", "DATASUM"})
 
 # ------------------------------------------------------------------------------ band work
 
@@ -580,11 +573,18 @@ def _new_columns(infos):
     return columns
 
 
-def _old_column(column, header):
-    """A column of the cube being updated, keeping its format (strings may widen)."""
+def _old_column(column, header, number):
+    """A column of the cube being updated, keeping its format (strings may widen).
+
+    The keyword's comment comes from the TTYPE card (cubes of this project) or from a
+    ``KEY = 'comment'`` card (the archive's cubes).
+    """
     fmt = column.format
-    comment = header.get(column.name, "") if len(column.name) <= 8 else ""
-    comment = comment if isinstance(comment, str) else ""
+    ttype = f"TTYPE{number}"
+    comment = header.comments[ttype] if ttype in header else ""
+    if (not comment and len(column.name) <= 8 and column.name not in _TABLE_STRUCTURE
+            and isinstance(header.get(column.name), str)):
+        comment = header[column.name]
     if fmt.format == "A":
         return _Column(column.name, "A", int(fmt.repeat), comment)
     if fmt.repeat == 1 and fmt.format in ("J", "K", "D"):
@@ -637,15 +637,13 @@ def _table_hdu(columns, rows, names):
         name=FILE_COLUMN, format=f"{width}A",
         array=np.array([name.encode("ascii", "replace") for name in names], dtype=f"S{width}")))
     hdu = fits.BinTableHDU.from_columns(fits_columns)
-    for column in columns:
-        name = column.name
-        if (not column.comment or len(name) > 8 or name in STRUCTURAL
-                or name.startswith(_TABLE_PREFIXES) or name in hdu.header):
-            continue
-        with warnings.catch_warnings():
-            # Long comments become CONTINUE cards, as in the archive's cubes.
-            warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-            hdu.header[name] = column.comment
+    with warnings.catch_warnings():
+        # A comment too long for its TTYPE card is cut short, as FITS requires.
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        for number, column in enumerate(columns, 1):
+            if column.comment:
+                hdu.header.comments[f"TTYPE{number}"] = column.comment
+        hdu.header.comments[f"TTYPE{len(columns) + 1}"] = "FFI file name"
     return hdu
 
 
@@ -923,8 +921,9 @@ def update_cube(request):
         else:
             rows_in_order.append(_ffi_row(infos[index]))
             file_names.append(infos[index].name)
-    old_columns = [_old_column(column, cube.table_header)
-                   for column in table.columns if column.name != FILE_COLUMN]
+    old_columns = [_old_column(column, cube.table_header, number)
+                   for number, column in enumerate(table.columns, 1)
+                   if column.name != FILE_COLUMN]
     columns = _merge_columns(old_columns, _new_columns(infos))
     table_hdu = _table_hdu(columns, rows_in_order, file_names)
 
