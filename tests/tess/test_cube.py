@@ -17,7 +17,7 @@ from astropy.io import fits
 import astrocut_tess.cube as cube_module
 from astrocut import CubeFactory
 from astrocut.cli import main
-from astrocut.errors import InputWarning, InvalidInputError, OutputError
+from astrocut.errors import AstrocutError, InputWarning, InvalidInputError, OutputError
 from astrocut.models import CubeRequest
 from astrocut_tess.simulate import simulate_ffis
 
@@ -390,6 +390,16 @@ def test_empty_list_and_bad_destination(small_sector, tmp_path):
     blocker.write_text("x")
     with pytest.raises(OutputError, match=re.escape(str(blocker))):
         build(small_sector.files[:2], blocker / "cube.fits")
+    copy = tmp_path / "copy_ffic.fits"
+    shutil.copy(small_sector.files[0], copy)
+    before = copy.read_bytes()
+    # the core may refuse first (OutputError); the plugin refuses too (InvalidInputError)
+    with pytest.raises(AstrocutError, match="cube_file.*" + re.escape(str(copy))):
+        build([copy, small_sector.files[1]], copy)
+    with pytest.raises(InvalidInputError, match="cube_file.*" + re.escape(str(copy))):
+        cube_module.build_cube(CubeRequest(files=(str(copy),), cube_file=str(copy),
+                                           product="tess.ffi", verbose=False))
+    assert copy.read_bytes() == before
     directory = tmp_path / "a_directory"
     directory.mkdir()
     with pytest.raises(OutputError, match=re.escape(str(directory))):

@@ -411,6 +411,20 @@ def _check_destination(cube_file):
         raise OutputError(f"cannot write {cube_file!r}: directory {directory!r} is not writable")
 
 
+def _check_not_an_input(cube_file, files):
+    """Refuse to write the cube over one of its own inputs (the FFI would be lost)."""
+    if not os.path.exists(cube_file):
+        return
+    for path in files:
+        try:
+            same = os.path.samefile(path, cube_file)
+        except OSError:
+            continue
+        if same:
+            raise InvalidInputError(f"cube_file {cube_file!r} is one of the input FFIs: writing "
+                                    f"the cube there would replace it; choose another name")
+
+
 def _check_space(cube_file, nbytes):
     directory = os.path.dirname(os.path.abspath(cube_file))
     try:
@@ -805,6 +819,7 @@ def build_cube(request):
     files = [os.fspath(f) for f in request.files]
     if not files:
         raise InvalidInputError("no FFIs given: the file list is empty")
+    _check_not_an_input(cube_file, files)
     progress = Progress(len(files), "Reading FFI headers", verbose=request.verbose)
     expected = _Expected()
     infos = _scan(files, expected, progress)
