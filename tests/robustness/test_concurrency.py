@@ -116,7 +116,7 @@ def test_cutting_while_the_cube_is_updated(sector, later_ffis, cube, tmp_path):
     reader.join(timeout=120)
     assert reader.exitcode == 0
     [name] = [n for n in os.listdir(tmp_path) if n.startswith("lengths-")]
-    lengths = [int(v) for v in open(tmp_path / name).read().split()]
+    lengths = [int(v) for v in (tmp_path / name).read_text().split()]
     # Old cube first, then the new one: nothing in between, nothing failed.
     assert set(lengths) == {len(sector.files), new_length}, lengths
     assert lengths == sorted(lengths)

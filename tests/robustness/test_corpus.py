@@ -990,7 +990,8 @@ def test_an_existing_output_is_replaced_atomically(ctx, writer):
         old_inode = os.stat(first).st_ino
         assert write() == first
         assert os.stat(first).st_ino != old_inode, "the existing file was written in place"
-        assert open(link, "rb").read() == b"old and broken" * 100
+        with open(link, "rb") as handle:
+            assert handle.read() == b"old and broken" * 100
     finally:
         os.unlink(link)
     # The new file is complete and the same as the first result (headers carry only the day).
