@@ -87,28 +87,11 @@ def _extension(extension):
     return tuple(int(v) for v in values)
 
 
-def _size_argument(cutout_size):
-    """Turn a list of Quantities (``[6 * u.arcsec, 3 * u.arcsec]``) into one Quantity.
-
-    ``parse_cutout_size`` takes a Quantity or plain numbers; a list mixing pixels and
-    angles cannot be one Quantity and is passed on as it is.
-    """
-    if isinstance(cutout_size, (list, tuple)) and cutout_size:
-        import astropy.units as u
-
-        if all(isinstance(side, u.Quantity) for side in cutout_size):
-            try:
-                return u.Quantity(list(cutout_size))
-            except (u.UnitsError, TypeError, ValueError):
-                pass
-    return cutout_size
-
-
 def _cut_images(input_files, coordinates, cutout_size, extension=None, correct_wcs=False,
                 verbose=False):
     files = _image_files(input_files)
     request = ImageCutRequest(files=tuple(files), center=parse_coordinates(coordinates),
-                              size=parse_cutout_size(_size_argument(cutout_size)),
+                              size=parse_cutout_size(cutout_size),
                               extension=_extension(extension), correct_wcs=bool(correct_wcs),
                               verbose=bool(verbose))
     cutouts = hook().astrocut_cut_images(request=request)

@@ -5,23 +5,30 @@ This is the project's one image cutter: ``fits_cut`` writes its results as FITS 
 
 Decisions
 ---------
-* Only the stamp's pixels are read. Plain (local, uncompressed, unscaled) images are read
-  row by row straight from the file (``os.preadv``); scaled (BZERO/BSCALE/BLANK),
-  tile-compressed, gzipped or remote images go through ``hdu.section``, which scales and
-  decompresses only what the slice needs. Whole images are never loaded, so 10000x10000
-  mosaics and larger cost the same as small ones.
+* Everything FITS goes through astropy. Files are opened with
+  ``fits.open(path, lazy_load_hdus=True)`` (memory-mapped where possible; ``memmap=True``
+  would refuse to scale BZERO/BSCALE/BLANK images) and only the stamp's pixels are read,
+  with ``hdu.section``: one code path for plain, scaled, tile-compressed, gzipped and remote
+  images (see :func:`_read_window`). Whole images are never loaded, so 10000x10000 mosaics
+  and larger cost the same as small ones. A file whose image data is cut short is refused,
+  even where the stamp's own bytes happen to survive.
 * Output pixels are always floating point, so off-image pixels can hold the fill value
   (NaN by default) and the data type does not depend on where the stamp falls. Floating
   point images keep their type and FITS (big-endian) byte order, as astropy returns them;
   integer images become float32
   (8- and 16-bit: exact) or float64 (32- and 64-bit), with ``BLANK`` pixels as NaN. Values
   equal the reference tool's; only the integer images' type differs.
-* The cutout header is the input header with every ``CRPIXja`` (primary and alternate WCSs)
-  and IRAF's ``LTV1/2`` shifted by the stamp's corner. Nothing else in the WCS changes:
-  CD/PC matrices, projection parameters and SIP coefficients are relative to CRPIX, so the
-  cutout's WCS is the input's, exactly, whatever keywords the input used. A physical
-  alternate WCS ``P`` (RAWX/RAWY in input pixels, as the reference tool adds) records where
-  the stamp came from, unless the input already uses ``P``.
+* The WCS is read from a small astropy ``Header`` holding only the WCS keywords (selected
+  by keyword): several times faster than wcslib parsing a drizzled image's full header.
+  The WCS read from the same cards is kept (and copied for each use), so an image cut at
+  many positions in one process has its WCS built once.
+* The cutout header is the input header (an astropy ``Header``) with every ``CRPIXja``
+  (primary and alternate WCSs) and IRAF's ``LTV1/2`` shifted by the stamp's corner.
+  Nothing else in the WCS changes: CD/PC matrices, projection parameters and SIP
+  coefficients are relative to CRPIX, so the cutout's WCS is the input's, exactly, whatever
+  keywords the input used. A physical alternate WCS ``P`` (RAWX/RAWY in input pixels, as
+  the reference tool adds) records where the stamp came from, unless the input already
+  uses ``P``.
 * A header whose CTYPE lacks ``-SIP`` while SIP coefficients are present is read without
   SIP (the CTYPE is authoritative, as in the reference tool), and archaic ``PC001001`` /
   ``CD001001`` matrix keywords are read as their modern forms, so stamps are placed where
@@ -50,14 +57,17 @@ _WCS_KEY = re.compile(
     r"|(A|B|AP|BP)_(ORDER|DMAX|\d+_\d+))$")
 _NUMERIC_WCS_KEY = re.compile(r"^(CRPIX|CRVAL|CDELT|CROTA|CD|PC)\d")
 _ARCHAIC_MATRIX_KEY = re.compile(r"^(PC|CD)(\d{3})(\d{3})$")
-_ALTERNATES = [""] + [chr(c) for c in range(ord("A"), ord("Z") + 1)]
 # Keywords describing how the input stored its pixels (the cutout holds physical values)
 # or that the writer sets itself.
 _STRUCTURAL_KEYS = {"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT",
-                    "GROUPS", "BSCALE", "BZERO", "BLANK", "CHECKSUM", "DATASUM", "END"}
+                    "GROUPS", "BSCALE", "BZERO", "BLANK", "CHECKSUM", "DATASUM"}
 _NAXIS_KEY = re.compile(r"^NAXIS\d+$")
 # Keywords the cutout header sets anew.
 _REPLACED_KEYS = {"EXTNAME", "O_EXT_NM", "ORIG_FLE", "ORIG_EXT"}
+_DROPPED_KEYS = _STRUCTURAL_KEYS | _REPLACED_KEYS
+# The reference pixels of the primary and alternate WCSs, and IRAF's physical offsets:
+# what moves with the stamp's corner.
+_SHIFTED_KEY = re.compile(r"^(CRPIX[12][A-Z]?|LTV[12])$")
 
 
 def cut_images(request):
@@ -116,8 +126,8 @@ def _open(path):
     from astropy.io import fits
 
     try:
-        # memmap=None (not True): memory-maps where it can, yet still lets hdu.section scale
-        # BZERO/BSCALE/BLANK images, which a strict memmap=True refuses.
+        # memmap left to astropy (None): memory-maps where it can, yet still lets
+        # hdu.section scale BZERO/BSCALE/BLANK images, which a strict memmap=True refuses.
         return fits.open(path, lazy_load_hdus=True)
     except Exception as exc:  # astropy raises OSError, ValueError, TypeError... for bad files
         raise _unreadable(path, exc) from None
@@ -125,17 +135,6 @@ def _open(path):
 
 def _unreadable(path, exc):
     return InvalidInputError(f"{path!r} could not be read as FITS: {type(exc).__name__}: {exc}")
-
-
-def _is_plain_fits_file(path):
-    """True for a local, uncompressed file (memory-mapped slicing is safe and fast)."""
-    if "://" in str(path):
-        return False
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(6) == b"SIMPLE"
-    except OSError:
-        return False
 
 
 def _cut_file(path, request):
@@ -152,13 +151,11 @@ def _cut_file(path, request):
 
 def _cut_hdus(hdulist, path, request):
     result = _FileResult()
-    plain = _is_plain_fits_file(path)
     misses = []
     for index in _candidate_hdus(hdulist, request.extension, path, result):
         hdu = hdulist[index]
         source = f"{_display_name(path)} [extension {index}]"
-        cards = header_cards(hdu, path, plain)
-        wcs, why = _wcs_from_cards(cards)
+        wcs, why = image_wcs(hdu.header)
         if wcs is None:
             if request.extension is None:
                 result.problems.append(f"{source}: {why}")
@@ -166,12 +163,10 @@ def _cut_hdus(hdulist, path, request):
             result.skip(f"{source}: {why}")
             continue
         _check_two_dimensional(hdu.header, source)
-        if plain:
-            _check_complete(hdu, path)
+        _check_complete(hdu, path)
         result.usable += 1
         try:
-            result.cutouts.append(_cut_hdu(hdu, cards, wcs, index, path, source, request,
-                                           plain))
+            result.cutouts.append(_cut_hdu(hdu, wcs, index, path, source, request))
         except InvalidQueryError as exc:
             misses.append(str(exc))
         if request.extension is None:
@@ -214,19 +209,21 @@ def _candidate_hdus(hdulist, extension, path, result):
 
 
 def _check_complete(hdu, path):
-    """Refuse a truncated file even where the stamp's own bytes happen to survive."""
+    """Refuse a truncated file even where the stamp's own bytes happen to survive.
+
+    astropy only warns ("File may have been truncated"), and also when just the padding
+    after the last HDU is missing, which loses nothing: the test here is on the data.
+    """
     from astropy.io import fits
 
     if isinstance(hdu, fits.CompImageHDU):
         return  # its header describes the image, not the stored table
-    header = hdu.header
-    size = abs(header["BITPIX"]) // 8
-    for i in range(1, header["NAXIS"] + 1):
-        size *= header[f"NAXIS{i}"]
-    end = hdu.fileinfo()["datLoc"] + size
-    actual = os.path.getsize(path)
-    if actual < end:
-        raise InvalidInputError(f"{path!r} is truncated: {actual} bytes, but its image data "
+    info = hdu.fileinfo()
+    # astropy's length of the file; 0 where it cannot know it (a compressed stream).
+    length = getattr(info["file"], "size", 0)
+    end = info["datLoc"] + hdu.size
+    if length and length < end:
+        raise InvalidInputError(f"{path!r} is truncated: {length} bytes, but its image data "
                                 f"end at byte {end}")
 
 
@@ -236,58 +233,6 @@ def _check_two_dimensional(header, source):
         shape = " x ".join(str(header.get(f"NAXIS{i}")) for i in range(1, naxis + 1))
         raise InvalidInputError(f"{source} is a {naxis}-dimensional image ({shape}); "
                                 f"fits_cut and img_cut cut 2-dimensional images only")
-
-
-def header_cards(hdu, path=None, plain=False):
-    """The 80-character cards of ``hdu``'s header, without END.
-
-    For a local uncompressed file the cards are the file's own bytes (fast: no card is
-    parsed); otherwise they come from astropy's header.
-    """
-    from astropy.io import fits
-
-    text = None
-    if plain and not isinstance(hdu, fits.CompImageHDU):
-        info = hdu.fileinfo()
-        with open(path, "rb") as handle:
-            handle.seek(info["hdrLoc"])
-            raw = handle.read(info["datLoc"] - info["hdrLoc"])
-        try:
-            text = raw.decode("ascii")
-        except UnicodeDecodeError:
-            text = None  # astropy knows how to repair such cards
-    if text is None:
-        text = hdu.header.tostring(sep="", endcard=False, padding=False)
-    cards = []
-    for start in range(0, len(text) - 79, 80):
-        card = text[start:start + 80]
-        if card[:8] == "END     ":
-            break
-        cards.append(card)
-    return cards
-
-
-def _keyword(card):
-    return card[:8].rstrip().upper()
-
-
-def _number(card):
-    """The numeric value of a card image, or ``None`` when it has none."""
-    if card[8:10] != "= ":
-        return None
-    text = card[10:].split("/", 1)[0].strip()
-    if not text or text[0] == "'":
-        return None
-    try:
-        return float(text.replace("D", "E").replace("d", "e"))
-    except ValueError:
-        return None
-
-
-def _string(card):
-    if card[8:10] != "= " or "'" not in card[10:]:
-        return ""
-    return card[10:].split("'")[1].strip()
 
 
 def image_wcs(header):
@@ -304,30 +249,28 @@ def image_wcs(header):
         The WCS, or ``None`` and the reason: no celestial WCS, an unreadable one, or one
         with non-finite values.
     """
-    text = header.tostring(sep="", endcard=False, padding=False)
-    return _wcs_from_cards([text[i:i + 80] for i in range(0, len(text), 80)])
+    selected, why = _wcs_header(header)
+    if selected is None:
+        return None, why
+    wcs, why = _wcs_from_text(selected.tostring())
+    # A copy: the one cached may be in use elsewhere (another thread, say).
+    return (None if wcs is None else wcs.deepcopy()), why
 
 
-def _wcs_from_cards(cards):
+@functools.lru_cache(maxsize=64)
+def _wcs_from_text(text):
+    """:func:`image_wcs` for the text of the selected WCS cards.
+
+    The same cards always give the same WCS, so an image cut again and again (one call per
+    position) has its WCS built once.
+    """
     from astropy.wcs import WCS, FITSFixedWarning
 
-    # Only the WCS cards are given to wcslib: several times faster than a drizzled image's
-    # whole header.
-    cards = [card for card in cards if _WCS_KEY.match(_keyword(card))]
-    for card in cards:
-        key = _keyword(card)
-        # astropy would "fix" an unparsable value such as NaN into a string, which wcslib
-        # then reads as 0: a silently wrong WCS. Refuse it instead.
-        if _NUMERIC_WCS_KEY.match(key):
-            value = _number(card)
-            if value is None or not np.isfinite(value):
-                return None, f"the WCS card {key} has no finite numeric value"
-    cards = _readable_wcs_cards(cards)
     try:
         with warnings.catch_warnings():
             # wcslib's routine fixes (dates, units) are not the user's concern here.
             warnings.simplefilter("ignore", FITSFixedWarning)
-            wcs = WCS("".join(cards), relax=True)
+            wcs = WCS(text, relax=True)
     except Exception as exc:  # wcslib raises many types for malformed WCS keywords
         return None, f"the WCS could not be read ({type(exc).__name__}: {exc})"
     if not wcs.has_celestial or wcs.naxis < 2:
@@ -341,96 +284,82 @@ def _wcs_from_cards(cards):
     return wcs, None
 
 
-def _readable_wcs_cards(cards):
-    """The WCS ``cards``, corrected where wcslib would misread them."""
-    keys = {_keyword(card) for card in cards}
-    ctype = "".join(_string(card) for card in cards if _keyword(card) in ("CTYPE1", "CTYPE2"))
-    stray_sip = "-SIP" not in ctype.upper() and any(_SIP_KEY.match(k) for k in keys)
-    out = []
+def _finite_number(card):
+    """True when ``card`` holds a finite real number."""
+    try:
+        value = card.value
+    except Exception:  # astropy refuses to parse a value such as NaN
+        return False
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_)) and bool(np.isfinite(value)))
+
+
+def _wcs_header(header):
+    """A small astropy Header with ``header``'s WCS cards, corrected where wcslib would
+    misread them; or ``None`` and why the WCS is unusable."""
+    from astropy.io import fits
+
+    cards = [card for card in header.cards if _WCS_KEY.match(card.keyword)]
     for card in cards:
-        key = _keyword(card)
+        # astropy would "fix" an unparsable value such as NaN into a string, which wcslib
+        # then reads as 0: a silently wrong WCS. Refuse it instead.
+        if _NUMERIC_WCS_KEY.match(card.keyword) and not _finite_number(card):
+            return None, f"the WCS card {card.keyword} has no finite numeric value"
+    keys = {card.keyword for card in cards}
+    ctype = "".join(str(header.get(key, "")) for key in ("CTYPE1", "CTYPE2"))
+    stray_sip = "-SIP" not in ctype.upper() and any(_SIP_KEY.match(k) for k in keys)
+    selected = fits.Header()
+    for card in cards:
+        key = card.keyword
         if stray_sip and _SIP_KEY.match(key):
             continue
         archaic = _ARCHAIC_MATRIX_KEY.match(key)
         if archaic:
             prefix, i, j = archaic.groups()
-            modern = f"{prefix}{int(i)}_{int(j)}"
-            if modern in keys:
+            key = f"{prefix}{int(i)}_{int(j)}"
+            if key in keys:
                 continue
-            card = f"{modern:<8}{card[8:]}"
-        out.append(card)
-    return out
+            card = fits.Card(key, card.value, card.comment)
+        selected.append(card, end=True)
+    return selected, None
 
 
 def _output_dtype(dtype):
     if dtype.kind == "f":
-        # FITS byte order is kept: the writer then streams the pixels without swapping.
         return dtype
     return np.dtype(np.float32) if dtype.itemsize <= 2 else np.dtype(np.float64)
 
 
-_FITS_DTYPES = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
+def _read_window(hdu, image_slices):
+    """The image pixels in ``image_slices`` (rows, columns) as floating point.
 
-
-def _read_window(hdu, image_slices, path, plain):
+    ``hdu.section`` reads only what the window needs. For plain pixels it is asked for
+    whole rows, which astropy reads in one go (from a local file: a view of the memory
+    map, so only the stamp's pages are touched when its columns are copied out; a gzipped
+    file is decompressed through those rows anyway); asked for rows and columns at once it
+    would read row by row, in Python, several times slower.
+    Scaled (BSCALE/BZERO) and tile-compressed images are asked for the window itself, so
+    astropy scales or decompresses only that. Integer pixels become float, with ``BLANK``
+    pixels as NaN.
+    """
     from astropy.io import fits
 
-    header = hdu.header
-    unscaled = (header.get("BSCALE", 1) == 1 and header.get("BZERO", 0) == 0
-                and "BLANK" not in header)
-    if (plain and unscaled and header.get("BITPIX") in _FITS_DTYPES
-            and isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU))
-            and not isinstance(hdu, fits.CompImageHDU)):
-        block = _pread_window(path, hdu.fileinfo()["datLoc"], header["NAXIS1"],
-                              np.dtype(_FITS_DTYPES[header["BITPIX"]]), image_slices)
-    else:
-        # Scaled, compressed or remote data: astropy reads (and scales) just the window.
-        block = np.asarray(hdu.section[image_slices])
-    if block.dtype.kind == "f":
-        return block
-    out = block.astype(_output_dtype(block.dtype))
-    if "BLANK" in header:
-        out[block == header["BLANK"]] = np.nan
-    return out
-
-
-def _pread_window(path, data_offset, row_length, dtype, image_slices):
-    """Read an image window straight from the file: one read per row (or one in all).
-
-    Cheaper than a memory map for any stamp size: no mapping of a multi-GB file, no page
-    faults, only the stamp's bytes are copied.
-    """
     rows, columns = image_slices
-    ny, nx = rows.stop - rows.start, columns.stop - columns.start
-    out = np.empty((ny, nx), dtype=dtype)
-    buffer = memoryview(out).cast("B")
-    row_bytes = nx * dtype.itemsize
-    first = data_offset + (rows.start * row_length + columns.start) * dtype.itemsize
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        if nx == row_length:
-            _pread_exactly(descriptor, buffer, first)
-        else:
-            stride = row_length * dtype.itemsize
-            for i in range(ny):
-                _pread_exactly(descriptor, buffer[i * row_bytes:(i + 1) * row_bytes],
-                               first + i * stride)
-    finally:
-        os.close(descriptor)
+    header = hdu.header
+    window = (isinstance(hdu, fits.CompImageHDU) or header.get("BSCALE", 1) != 1
+              or header.get("BZERO", 0) != 0)
+    block = hdu.section[rows, columns] if window else hdu.section[rows][:, columns]
+    if block.dtype.kind == "f":
+        # A copy of whole rows' columns: the cutout must not hold the input's memory map.
+        return block if window else np.array(block)
+    out = block.astype(_output_dtype(block.dtype))
+    blank = header.get("BLANK")
+    if blank is not None:
+        out[block == blank] = np.nan
     return out
 
 
-def _pread_exactly(descriptor, buffer, offset):
-    done = 0
-    while done < len(buffer):
-        count = os.preadv(descriptor, [buffer[done:]], offset + done)
-        if count == 0:
-            raise EOFError(f"the file ends before byte {offset + len(buffer)} "
-                           f"(truncated?)")
-        done += count
-
-
-def _cut_hdu(hdu, cards, wcs, index, path, source, request, plain):
+def _cut_hdu(hdu, wcs, index, path, source, request):
     image_shape = (hdu.header["NAXIS2"], hdu.header["NAXIS1"])
     with warnings.catch_warnings():
         # Far outside a distorted image the SIP inversion diverges; the result is then far
@@ -440,7 +369,7 @@ def _cut_hdu(hdu, cards, wcs, index, path, source, request, plain):
         corner, stamp_shape = stamp_window(wcs, request.center, request.size, image_shape,
                                            source)
     image_slices, stamp_slices = overlap(corner, stamp_shape, image_shape)
-    block = _read_window(hdu, image_slices, path, plain)
+    block = _read_window(hdu, image_slices)
     if block.shape == tuple(stamp_shape):
         data = block
     else:
@@ -449,7 +378,8 @@ def _cut_hdu(hdu, cards, wcs, index, path, source, request, plain):
     if not np.isfinite(data.flat[0]) and not np.isfinite(data).any():
         warnings.warn(f"the cutout from {source} holds no finite pixel", DataWarning,
                       stacklevel=5)
-    header = cutout_header(cards, corner, _display_name(path), index)
+    # The input's header is not used again (the file is closed next): no copy.
+    header = cutout_header(hdu.header, corner, _display_name(path), index, copy=False)
     if request.verbose:
         print(f"{source}: {stamp_shape[1]}x{stamp_shape[0]} stamp at image pixel "
               f"x={corner[0]}, y={corner[1]} (0-based)")
@@ -458,53 +388,38 @@ def _cut_hdu(hdu, cards, wcs, index, path, source, request, plain):
                        extension=index)
 
 
-def cutout_header(header, corner, file_name, index):
+def cutout_header(header, corner, file_name, index, copy=True):
     """The input header moved onto a stamp whose first pixel is image pixel ``corner``.
 
     Parameters
     ----------
-    header : astropy.io.fits.Header or list of str
-        The input image header, or its 80-character cards (not modified).
+    header : astropy.io.fits.Header
+        The input image header.
     corner : (int, int)
         0-based ``(x, y)`` image pixel of the stamp's first pixel; may be negative.
     file_name : str
         Recorded as ``ORIG_FLE``.
     index : int
         The input HDU index, recorded as ``ORIG_EXT``.
+    copy : bool
+        Work on a copy (default); ``False`` changes and returns ``header`` itself.
 
     Returns
     -------
     astropy.io.fits.Header
         Without structural keywords (the writer adds those).
     """
-    from astropy.io import fits
-
-    if isinstance(header, fits.Header):
-        text = header.tostring(sep="", endcard=False, padding=False)
-        header = [text[i:i + 80] for i in range(0, len(text), 80)]
     x0, y0 = (int(v) for v in corner)
-    shifts = {"LTV1": x0, "LTV2": y0}
-    for alt in _ALTERNATES:
-        shifts[f"CRPIX1{alt}"], shifts[f"CRPIX2{alt}"] = x0, y0
-    out, extname, dropping = [], None, False
-    for card in header:
-        key = _keyword(card)
-        if key == "CONTINUE" and dropping:
-            continue  # the rest of a dropped long string
-        dropping = key in _REPLACED_KEYS or key in _STRUCTURAL_KEYS or bool(_NAXIS_KEY.match(key))
-        if key == "EXTNAME":
-            extname = fits.Card.fromstring(card).value
-        if dropping:
-            continue
-        if key in shifts:
-            value = _number(card)
-            if value is not None:
-                comment = card[10:].split("/", 1)[1].strip() if "/" in card[10:] else ""
-                card = fits.Card(key, value - shifts[key], comment).image
-        out.append(card)
-    keys = {_keyword(card) for card in out}
+    out = header.copy() if copy else header
+    extname = out.get("EXTNAME")
+    for key in {key for key in out if key in _DROPPED_KEYS or _NAXIS_KEY.match(key)}:
+        out.remove(key, remove_all=True)
+    for card in out.cards:
+        if _SHIFTED_KEY.match(card.keyword) and _finite_number(card):
+            axis = card.keyword[5] if card.keyword.startswith("CRPIX") else card.keyword[3]
+            card.value = float(card.value) - (x0 if axis == "1" else y0)  # comment kept
     extra = []
-    if not keys & {"WCSNAMEP", "CTYPE1P", "CRPIX1P"}:
+    if not any(key in out for key in ("WCSNAMEP", "CTYPE1P", "CRPIX1P")):
         extra += [
             ("WCSNAMEP", "PHYSICAL", "name of world coordinate system alternate P"),
             ("WCSAXESP", 2, "number of WCS physical axes"),
@@ -523,16 +438,9 @@ def cutout_header(header, corner, file_name, index):
         extra.append(("O_EXT_NM", extname, "original extension name"))
     extra += [("EXTNAME", "CUTOUT", "extension name"), ("ORIG_FLE", file_name, "input file"),
               ("ORIG_EXT", int(index), "extension in input file")]
-    out += [_card_image(*item) for item in extra]
-    return fits.Header.fromstring("".join(out))
-
-
-@functools.lru_cache(maxsize=4096)
-def _card_image(key, value, comment):
-    """A formatted card; cached, since most added cards are the same for every cutout."""
-    from astropy.io import fits
-
-    return fits.Card(key, value, comment).image
+    for card in extra:
+        out.append(card, end=True)
+    return out
 
 
 def shift_wcs(wcs, corner, shape):

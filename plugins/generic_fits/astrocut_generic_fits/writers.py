@@ -4,11 +4,13 @@ Decisions
 ---------
 * FITS: a header-only primary HDU (ORIGIN, DATE, PROCVER, RA_OBJ, DEC_OBJ) then one
   ``CUTOUT`` image extension per cutout, each HDU with CHECKSUM/DATASUM. ORIGIN names this
-  project, not the archive (see ``shared/spec/tess-formats.md``). The bytes are assembled
-  here from astropy-formatted cards and the stamp's big-endian pixels: astropy's
-  ``HDUList.writeto`` re-verifies every card of a long drizzled header and costs more than
-  the cut itself. Pixel types FITS cannot store directly (unsigned 16/32-bit, bool ...)
-  fall back to astropy's writer.
+  project, not the archive (see ``shared/spec/tess-formats.md``). astropy formats, checks
+  and writes everything (``HDUList.writeto``). Input cards astropy has to repair (e.g.
+  lower-case keywords) are written repaired, quietly: the warning would tell the user
+  nothing they can act on.
+* Byte-reproducible files: astropy adds CHECKSUM and DATASUM with a fixed comment (its
+  documented ``when`` argument) instead of the time of writing, so the same cutout gives
+  the same bytes (DATE holds only the day).
 * PNG/JPG: scaled with :func:`astrocut.normalize.normalize_img`; when neither
   ``minmax_percent`` nor ``minmax_value`` is given the 0.5-99.5 percentile interval is used,
   as in the reference tool. The array is flipped vertically before saving so the first row
@@ -16,8 +18,9 @@ Decisions
 """
 
 import datetime
-import functools
 import json
+import re
+import warnings
 
 import numpy as np
 
@@ -26,24 +29,28 @@ from astrocut.output import atomic_path
 
 DEFAULT_MINMAX_PERCENT = (0.5, 99.5)
 _PIL_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG"}
-
-
-def _primary_cards(center):
-    import astrocut
-
-    return [("ORIGIN", "astrocut", "software that created this file"),
-            ("DATE", datetime.date.today().isoformat(), "file creation date"),
-            ("PROCVER", astrocut.__version__, "software version"),
-            ("RA_OBJ", float(center.ra.deg), "[deg] right ascension of the cutout centre"),
-            ("DEC_OBJ", float(center.dec.deg), "[deg] declination of the cutout centre")]
+# Keywords astropy sets itself from the data; a cutout header must not repeat them.
+_OWN_KEYS = {"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT",
+             "GROUPS", "BSCALE", "BZERO", "BLANK", "CHECKSUM", "DATASUM"}
+_NAXIS_KEY = re.compile(r"^NAXIS\d+$")
+# The comment of CHECKSUM and DATASUM. astropy's default holds the time of writing; a fixed
+# one makes the same cutout give the same bytes.
+_CHECKSUM_COMMENT = "FITS checksum convention"
 
 
 def primary_hdu(center):
     """The header-only primary HDU of a cutout file centred on ``center`` (a SkyCoord)."""
     from astropy.io import fits
 
+    from astrocut import __version__
+
     primary = fits.PrimaryHDU()
-    primary.header.extend(_primary_cards(center))
+    primary.header.extend([
+        ("ORIGIN", "astrocut", "software that created this file"),
+        ("DATE", datetime.date.today().isoformat(), "file creation date"),
+        ("PROCVER", __version__, "software version"),
+        ("RA_OBJ", float(center.ra.deg), "[deg] right ascension of the cutout centre"),
+        ("DEC_OBJ", float(center.dec.deg), "[deg] declination of the cutout centre")])
     return primary
 
 
@@ -53,16 +60,17 @@ def to_hdulist(cutouts):
 
     hdus = [primary_hdu(cutouts[0].center)]
     for cutout in cutouts:
-        hdus.append(fits.ImageHDU(data=cutout.data, header=cutout.header))
+        # The cutout's cards appended one by one: ImageHDU(data=..., header=...) and
+        # Header.extend build intermediate copies of the header first, twice or three times
+        # the time for a long drizzled header. Keywords describing the stored pixels are
+        # astropy's, from the data.
+        hdu = fits.ImageHDU(data=cutout.data)
+        header = hdu.header
+        for card in cutout.header.cards:
+            if card.keyword not in _OWN_KEYS and not _NAXIS_KEY.match(card.keyword):
+                header.append(card, end=True)
+        hdus.append(hdu)
     return fits.HDUList(hdus)
-
-
-_BITPIX = {np.dtype(">f4"): -32, np.dtype(">f8"): -64, np.dtype("u1"): 8,
-           np.dtype(">i2"): 16, np.dtype(">i4"): 32, np.dtype(">i8"): 64}
-_BLOCK = 2880
-# Keywords the writer sets itself; a header passed in must not repeat them.
-_OWN_KEYS = ("SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT",
-             "GROUPS", "BSCALE", "BZERO", "BLANK", "CHECKSUM", "DATASUM")
 
 
 def write_fits(cutouts, path):
@@ -80,134 +88,20 @@ def write_fits(cutouts, path):
     str
         ``path``.
     """
-    arrays = [np.asarray(c.data) for c in cutouts]
-    if any(a.dtype.newbyteorder(">") not in _BITPIX or a.ndim != 2 for a in arrays):
-        return _write_fits_astropy(cutouts, path)
-    primary = [_card("SIMPLE", True, "conforms to FITS standard"),
-               _card("BITPIX", 8, "array data type"),
-               _card("NAXIS", 0, "number of array dimensions"), _card("EXTEND", True)]
-    parts = [(_hdu_header(primary + [_card(*item) for item in _primary_cards(
-        cutouts[0].center)], 0), None)]
-    for cutout, array in zip(cutouts, arrays):
-        # FITS is big-endian; arrays read from FITS files already are, so this is no copy.
-        data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder(">"))
-        ny, nx = data.shape
-        structure = [_card("XTENSION", "IMAGE", "Image extension"),
-                     _card("BITPIX", _BITPIX[data.dtype], "array data type"),
-                     _card("NAXIS", 2, "number of array dimensions"),
-                     _card("NAXIS1", nx), _card("NAXIS2", ny),
-                     _card("PCOUNT", 0, "number of parameters"),
-                     _card("GCOUNT", 1, "number of groups")]
-        datasum = _ones_complement_sum(data)
-        parts.append((_hdu_header(structure + _cards(cutout.header), datasum), data))
-    with atomic_path(path) as temporary:
-        with open(temporary, "wb") as handle:
-            for header, data in parts:
-                handle.write(header)
-                if data is not None:
-                    handle.write(memoryview(data).cast("B"))
-                    handle.write(b"\0" * (-data.nbytes % _BLOCK))
-    return path
-
-
-def _write_fits_astropy(cutouts, path):
-    import warnings
-
     from astropy.io.fits.verify import VerifyWarning
 
     hdulist = to_hdulist(cutouts)
     with atomic_path(path) as temporary, warnings.catch_warnings():
-        # Long values and input cards that need fixing raise VerifyWarnings that tell the
-        # user nothing they can act on.
+        # Input cards astropy has to repair (e.g. lower-case keywords) are repaired as the
+        # header is serialised; the warning would tell the user nothing they can act on.
         warnings.simplefilter("ignore", VerifyWarning)
-        hdulist.writeto(temporary, overwrite=True, checksum=True, output_verify="silentfix")
+        for hdu in hdulist:
+            # astropy's CHECKSUM and DATASUM, with a fixed comment instead of the time.
+            hdu.add_checksum(when=_CHECKSUM_COMMENT)
+        # The HDUs are astropy's own and every card is checked as it is serialised (by the
+        # checksum above already): a second whole-file verification would change nothing.
+        hdulist.writeto(temporary, overwrite=True, output_verify="ignore")
     return path
-
-
-@functools.lru_cache(maxsize=4096)
-def _card(key, value, comment=""):
-    """One formatted card image; cached, since most cards repeat from file to file."""
-    from astropy.io import fits
-
-    return fits.Card(key, value, comment).image
-
-
-def _cards(header):
-    """The 80-character card images of ``header`` without the keywords the writer owns."""
-    if any(key in header for key in _OWN_KEYS) or any(k.startswith("NAXIS") for k in header):
-        header = header.copy(strip=True)
-        for key in _OWN_KEYS:
-            header.remove(key, ignore_missing=True, remove_all=True)
-    import warnings
-
-    from astropy.io.fits.verify import VerifyWarning
-
-    with warnings.catch_warnings():
-        # Input cards astropy has to repair (e.g. lower-case keywords) are written repaired;
-        # the warning would tell the user nothing they can act on.
-        warnings.simplefilter("ignore", VerifyWarning)
-        text = header.tostring(sep="", endcard=False, padding=False)
-    return [text[i:i + 80] for i in range(0, len(text), 80)]
-
-
-def _hdu_header(cards, datasum):
-    """Header bytes of one HDU: ``cards``, then CHECKSUM/DATASUM for data of ``datasum``."""
-    # No time in the comments: the same cutout gives the same bytes (DATE is the day).
-    zero = [_card("CHECKSUM", "0" * 16, "HDU checksum"),
-            _card("DATASUM", str(datasum), "data unit checksum")]
-    total = _ones_complement_add(_ones_complement_sum(_header_bytes(cards + zero)), datasum)
-    final = [_card("CHECKSUM", _encode_checksum(~total & 0xFFFFFFFF), "HDU checksum"),
-             zero[1]]
-    return _header_bytes(cards + final)
-
-
-def _header_bytes(cards):
-    text = "".join(cards) + "END".ljust(80)
-    text += " " * (-len(text) % _BLOCK)
-    return text.encode("ascii")
-
-
-def _ones_complement_add(a, b):
-    total = a + b
-    return (total & 0xFFFFFFFF) + (total >> 32)
-
-
-def _ones_complement_sum(block):
-    """The FITS checksum convention's 32-bit ones' complement sum of ``block``'s bytes.
-
-    ``block`` is bytes or a contiguous array; the zero padding after it adds nothing.
-    """
-    raw = memoryview(block).cast("B")
-    whole = len(raw) - len(raw) % 4
-    words = np.frombuffer(raw[:whole], dtype=">u4")
-    total = int(np.add.reduce(words, dtype=np.uint64)) if whole else 0  # < 2**64 below 64 GB
-    if whole < len(raw):  # the last word runs into the zero padding
-        total += int.from_bytes(bytes(raw[whole:]).ljust(4, b"\0"), "big")
-    while total >> 32:
-        total = (total & 0xFFFFFFFF) + (total >> 32)
-    return total
-
-
-def _encode_checksum(value):
-    """The 16-character ASCII encoding of a 32-bit checksum (FITS checksum convention)."""
-    excluded = set(range(0x3A, 0x41)) | set(range(0x5B, 0x61))
-    chars = [0] * 16
-    for i in range(4):
-        byte = (value >> (24 - 8 * i)) & 0xFF
-        quotient, remainder = byte // 4 + 0x30, byte % 4
-        column = [quotient + remainder, quotient, quotient, quotient]
-        changed = True
-        while changed:  # step off punctuation, keeping the column's sum
-            changed = False
-            for j in (0, 2):
-                if column[j] in excluded or column[j + 1] in excluded:
-                    column[j] += 1
-                    column[j + 1] -= 1
-                    changed = True
-        for j in range(4):
-            chars[4 * j + i] = column[j]
-    # The convention rotates the string one character right.
-    return bytes(chars[-1:] + chars[:-1]).decode("ascii")
 
 
 def render(cutouts, options):
