@@ -3,6 +3,7 @@
 import os
 import shutil
 import tempfile
+import warnings
 
 from .errors import InvalidInputError, PluginError
 from .plugins import get_plugin_manager
@@ -24,17 +25,28 @@ def check_input_file(path, parameter="input file"):
     return path
 
 
+def _astropy_warning():
+    from astropy.utils.exceptions import AstropyWarning
+
+    return AstropyWarning
+
+
 def identify(path):
     """Ask the plugins what ``path`` is; return the product name or ``None``."""
     from astropy.io import fits
 
     hdulist = None
+    with warnings.catch_warnings():
+        # A damaged file makes astropy warn here; the plugin that owns it raises a clear error.
+        warnings.simplefilter("ignore")
+        try:
+            hdulist = fits.open(path, memmap=True, lazy_load_hdus=True)
+        except Exception:  # not FITS (or unreadable as FITS): non-FITS plugins may still know it
+            hdulist = None
     try:
-        hdulist = fits.open(path, memmap=True, lazy_load_hdus=True)
-    except Exception:  # not FITS (or unreadable as FITS): non-FITS plugins may still know it
-        hdulist = None
-    try:
-        return hook().astrocut_identify(path=path, hdulist=hdulist)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=_astropy_warning())
+            return hook().astrocut_identify(path=path, hdulist=hdulist)
     except Exception as exc:
         # A plugin tripping over a damaged file is a problem with the file, not a crash.
         raise InvalidInputError(f"{path!r} could not be read: {type(exc).__name__}: {exc}") from None
