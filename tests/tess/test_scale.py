@@ -95,3 +95,15 @@ def test_a_batch_with_bad_targets_explains_each(small_sector, sector_cube, tmp_p
     assert "coordinates" in result["message"][2]
     assert "positive" in result["message"][3]
     assert sorted(os.listdir(tmp_path)) == [os.path.basename(result["path"][0])]
+
+
+def test_cli_builds_a_cube_with_workers(small_sector, sector_cube, tmp_path, capsys):
+    from astrocut.cli import main
+
+    path = str(tmp_path / "cli-cube.fits")
+    assert main(["cube", *small_sector.files, "-o", path, "--workers", "2", "--quiet",
+                 "--max-memory", "0.0005"]) == 0
+    assert capsys.readouterr().out.strip() == path
+    assert open(path, "rb").read() == open(sector_cube, "rb").read()
+    assert main(["cube", "--append", small_sector.files[0], "-o", path, "--sector", "3"]) == 1
+    assert "--append" in capsys.readouterr().err
