@@ -25,6 +25,19 @@ _manager = None
 _lock = threading.Lock()
 
 
+class AstrocutPluginManager(pluggy.PluginManager):
+    """pluggy's manager, plus what astrocut reports about its plugins.
+
+    ``load_errors`` lists the entry points that failed to import; ``distributions`` maps each
+    entry-point plugin name to the distribution that provides it.
+    """
+
+    def __init__(self):
+        super().__init__(hookspecs.PROJECT_NAME)
+        self.load_errors = []
+        self.distributions = {}
+
+
 @attrs.frozen
 class PluginLoadError:
     """A plugin that was found but could not be loaded."""
@@ -58,7 +71,7 @@ def _load_entry_points(manager, blocked):
                           PluginLoadWarning, stacklevel=3)
             continue
         manager.register(plugin, name=entry_point.name)
-        manager._astrocut_dists[entry_point.name] = entry_point.dist
+        manager.distributions[entry_point.name] = entry_point.dist
     return errors
 
 
@@ -68,9 +81,8 @@ def build_plugin_manager():
     A plugin whose hook names match no spec makes :meth:`check_pending` raise, so a typo in a
     hook name fails at start-up instead of being silently ignored.
     """
-    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager = AstrocutPluginManager()
     manager.add_hookspecs(hookspecs)
-    manager._astrocut_dists = {}
     blocked = disabled_plugin_names()
     for module_name in _DEFAULT_PLUGINS:
         if module_name in blocked:
@@ -118,7 +130,7 @@ def describe_plugins(manager=None):
     for name, plugin in manager.list_name_plugin():
         if plugin is None:  # blocked through ASTROCUT_DISABLE_PLUGINS
             continue
-        dist = manager._astrocut_dists.get(name)
+        dist = manager.distributions.get(name)
         if dist is not None:
             dist_name, version = dist.metadata["Name"], dist.version
         else:
