@@ -34,8 +34,7 @@ from astropy.io import fits
 
 from astrocut.output import atomic_path
 
-BLOCK = 2880
-CARD = 80
+from .ffi import CARD, padded
 
 ORIGIN = "astrocut"
 CREATOR = "astrocut TargetPixelFile writer (astrocut-tess)"
@@ -167,7 +166,7 @@ def cached_card(key, value=None, comment=""):
 def header_bytes(cards):
     """Header card images plus END, padded with spaces to whole 2880-byte blocks."""
     text = "".join(cards) + f"{'END':<{CARD}}"
-    return text.ljust(-(-len(text) // BLOCK) * BLOCK).encode("ascii")
+    return text.ljust(padded(len(text))).encode("ascii")
 
 
 def _keyed(key, image):
@@ -179,7 +178,7 @@ def _hdu(cards, data):
     """An HDU's pieces: header bytes, data (any contiguous buffer, not copied), padding."""
     view = memoryview(data).cast("B")
     size = view.nbytes
-    return header_bytes(cards), view, bytes(-(-size // BLOCK) * BLOCK - size)
+    return header_bytes(cards), view, bytes(padded(size) - size)
 
 
 # ------------------------------------------------------------------------ per-cube parts
