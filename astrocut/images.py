@@ -8,6 +8,7 @@ produces the names of the seed documentation:
 ``nx`` by ``ny`` is the stamp's size in pixels (columns by rows).
 """
 
+import collections
 import contextlib
 import numbers
 import os
@@ -87,9 +88,9 @@ def _extension(extension):
     return tuple(int(v) for v in values)
 
 
-def _cut_images(input_files, coordinates, cutout_size, extension=None, correct_wcs=False,
+def _cut_images(files, coordinates, cutout_size, extension=None, correct_wcs=False,
                 verbose=False):
-    files = _image_files(input_files)
+    """Cut ``files`` (already checked by :func:`_image_files`) through the plugins."""
     request = ImageCutRequest(files=tuple(files), center=parse_coordinates(coordinates),
                               size=parse_cutout_size(cutout_size),
                               extension=_extension(extension), correct_wcs=bool(correct_wcs),
@@ -179,8 +180,8 @@ def fits_cut(input_files, coordinates, cutout_size, correct_wcs=False, extension
         warnings.warn("correct_wcs is accepted for compatibility and does nothing: the "
                       "cutout keeps the input's WCS (SIP included) with CRPIX shifted",
                       DeprecationWarning, stacklevel=2)
-    request, cutouts = _cut_images(input_files, coordinates, cutout_size, extension,
-                                   correct_wcs, verbose)
+    request, cutouts = _cut_images(_image_files(input_files), coordinates, cutout_size,
+                                   extension, correct_wcs, verbose)
     center = request.center
     groups = [cutouts] if single_outfile else _group_by_input(cutouts)
     if memory_only:
@@ -267,9 +268,7 @@ def img_cut(input_files, coordinates, cutout_size, stretch="asinh", minmax_perce
     options = dict(stretch=stretch, minmax_percent=minmax_percent, minmax_value=minmax_value,
                    invert=bool(invert), colorize=bool(colorize))
     groups = [cutouts] if colorize else [[c] for c in cutouts]
-    per_input = {}
-    for cutout in cutouts:
-        per_input[cutout.source] = per_input.get(cutout.source, 0) + 1
+    per_input = collections.Counter(cutout.source for cutout in cutouts)
     with _all_or_nothing() as paths:
         for group in groups:
             stem = cutout_prefix if colorize else _stem(group[0].source, drop_after)
