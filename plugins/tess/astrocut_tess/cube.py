@@ -62,7 +62,7 @@ from astrocut.errors import InputWarning, InvalidInputError, OutputError
 from astrocut.output import atomic_path
 from astrocut.progress import Progress
 
-from .ffi import padded, read_cube, read_ffi, read_primary_header
+from .ffi import is_missing, padded, read_cube, read_ffi, read_primary_header
 
 __all__ = ["build_cube", "update_cube", "write_band", "write_band_task", "BandPlan"]
 
@@ -532,12 +532,8 @@ class _Column:
         return self.kind
 
 
-def _is_missing(value):
-    return value is None or isinstance(value, fits.card.Undefined)
-
-
 def _infer_kind(values):
-    present = [v for v in values if not _is_missing(v)]
+    present = [v for v in values if not is_missing(v)]
     if any(isinstance(v, (str, bytes, complex)) for v in present):
         return "A"
     if all(isinstance(v, (bool, int, np.integer)) for v in present):
@@ -555,10 +551,10 @@ def _text(value):
 
 def _coerce(value, kind):
     """``value`` as a cell of a column of ``kind``; missing or unconvertible: blank, 0, NaN."""
-    missing = _is_missing(value) or (isinstance(value, float) and kind in "JKL"
+    missing = is_missing(value) or (isinstance(value, float) and kind in "JKL"
                                      and not float(value).is_integer())
     if kind == "A":
-        return b"" if _is_missing(value) else _text(value).encode("ascii", "replace")
+        return b"" if is_missing(value) else _text(value).encode("ascii", "replace")
     if kind in ("J", "K", "L"):
         if missing or isinstance(value, (str, bytes)):
             return 0
@@ -632,7 +628,7 @@ def _table_hdu(columns, rows, names):
             array = np.zeros(len(rows), dtype=column.old_dtype)
             for index, row in enumerate(rows):
                 value = row(column.name)
-                if not _is_missing(value):
+                if not is_missing(value):
                     try:
                         array[index] = value
                     except (TypeError, ValueError):

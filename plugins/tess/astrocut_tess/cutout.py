@@ -30,7 +30,8 @@ from astrocut.errors import InvalidInputError
 from astrocut.geometry import overlap, stamp_window
 from astrocut.models import CubeCutout
 
-from .ffi import BLOCK, data_size, padded, read_header
+from .ffi import BLOCK, data_size, header_value, padded, read_header
+from .tpf import cached_card
 
 CUBE_PRODUCT = "tess.cube"
 #: CTYPE2 of a row whose FFI had a valid WCS (what the reference tool looks for).
@@ -50,16 +51,6 @@ _TFORM = re.compile(r"^\s*(\d*)\s*([LXBIJKAEDCMPQ])(.*)$")
 
 
 # ---------------------------------------------------------------------------- FITS reading
-
-def header_value(header, key, default=None):
-    """``header[key]``, or ``default`` when the keyword is missing, has no value, or has a
-    value astropy cannot parse."""
-    try:
-        value = header.get(key, default)
-    except fits.VerifyError:
-        return default
-    return default if value is None or isinstance(value, fits.card.Undefined) else value
-
 
 def _read_header(handle, offset, path, index, what, size):
     """The astropy Header of the HDU whose header starts at ``offset``, and its data offset."""
@@ -449,8 +440,6 @@ def _build_wcs(values, path, row):
     import warnings
 
     from astropy.wcs import WCS, FITSFixedWarning
-
-    from .tpf import cached_card
 
     # A header string goes straight to wcslib, much faster than an astropy Header. The cards
     # are astropy's (full precision), remembered: opening the same cube again reuses them.

@@ -28,8 +28,19 @@ FLOAT_BITPIX = {-32: ">f4", -64: ">f8"}
 COMMENTARY = frozenset({"COMMENT", "HISTORY", ""})
 
 
-def _missing_keyword(value):
+def is_missing(value):
+    """Whether a header value is absent: ``None`` or astropy's undefined value."""
     return value is None or isinstance(value, fits.card.Undefined)
+
+
+def header_value(header, key, default=None):
+    """``header[key]``, or ``default`` when the keyword is missing, has no value, or has a
+    value astropy cannot parse."""
+    try:
+        value = header.get(key, default)
+    except fits.VerifyError:
+        return default
+    return default if is_missing(value) else value
 
 
 def read_header(handle, path, index, file_size):
@@ -177,7 +188,7 @@ def _image_array(header, path, index, offset):
 
 
 def _int_or_none(value, path, keyword):
-    if _missing_keyword(value):
+    if is_missing(value):
         return None
     try:
         return int(value)
@@ -251,18 +262,18 @@ def read_ffi(path):
         values[keyword] = card.value
         comments[keyword] = card.comment
     tstart = values.get("TSTART")
-    if _missing_keyword(tstart) or isinstance(tstart, (str, bool)) or not np.isfinite(tstart):
+    if is_missing(tstart) or isinstance(tstart, (str, bool)) or not np.isfinite(tstart):
         raise InvalidInputError(f"{path!r} has no usable TSTART in HDU 1 (found {tstart!r}); "
                                 f"FFIs are ordered by TSTART")
 
     def mission(keyword):
         value = values.get(keyword)
-        if _missing_keyword(value):
+        if is_missing(value):
             value = primary.get(keyword)
         return _int_or_none(value, path, keyword)
 
     sector = _int_or_none(primary.get("SECTOR", values.get("SECTOR")), path, "SECTOR")
-    has_wcs = (not _missing_keyword(values.get("CTYPE1"))
+    has_wcs = (not is_missing(values.get("CTYPE1"))
                and isinstance(values.get("WCSAXES"), int) and values["WCSAXES"] >= 2)
     return FFIInfo(path=path, name=os.path.basename(path), tstart=float(tstart), sector=sector,
                    camera=mission("CAMERA"), ccd=mission("CCD"), flux=flux, error=error,

@@ -34,7 +34,7 @@ from astropy.io import fits
 
 from astrocut.output import atomic_path
 
-from .ffi import CARD, padded
+from .ffi import CARD, header_value, padded
 
 ORIGIN = "astrocut"
 CREATOR = "astrocut TargetPixelFile writer (astrocut-tess)"
@@ -211,8 +211,6 @@ def _primary_cards(info, ffi_type):
     """
     from astrocut import __version__
 
-    from .cutout import header_value
-
     header = info.primary_header
     tstart, tstop = header_value(header, "TSTART"), header_value(header, "TSTOP")
     telapse = (float(tstop) - float(tstart) if _is_number(tstart) and _is_number(tstop)
@@ -280,8 +278,6 @@ def _is_number(value):
 
 def _pixels_tail_cards(info):
     """PIXELS cards after the column definitions: extension, timing and WCS provenance."""
-    from .cutout import header_value
-
     primary = info.primary_header
     ffi = info.wcs_values
     cards = [
