@@ -13,9 +13,9 @@ import time
 import numpy as np
 
 from .cubes import cut_from_cube, default_tpf_name, open_cube
-from .dispatch import write_cutouts
-from .errors import InvalidInputError
-from .geometry import parse_coordinates, parse_cutout_size
+from .dispatch import check_input_file, write_cutouts
+from .errors import AstrocutError, InvalidInputError
+from .geometry import center_pixel, parse_coordinates, parse_cutout_size
 from .models import CubeCutRequest
 from .output import prepare_directory
 from .progress import Progress
@@ -120,8 +120,6 @@ def _cut_cube_chunk(cube_file, targets, output_path, product):
 
 
 def _message(exc):
-    from .errors import AstrocutError
-
     return str(exc) if isinstance(exc, AstrocutError) else f"{type(exc).__name__}: {exc}"
 
 
@@ -137,11 +135,9 @@ def _file_order(cube_file, targets):
         keys = []
         for target in targets:
             try:
-                center, _ = _describe(target)
-                x, y = wcs.celestial.world_to_pixel(center)
-                keys.append((float(y), float(x)) if np.isfinite(x) and np.isfinite(y)
-                            else (np.inf, np.inf))
-            except Exception:
+                x, y = center_pixel(wcs, _describe(target)[0], cube_file)
+                keys.append((y, x))
+            except Exception:  # off the cube or unparsable: last; its chunk reports why
                 keys.append((np.inf, np.inf))
     return sorted(range(len(targets)), key=lambda index: keys[index])
 
@@ -151,8 +147,12 @@ def _chunks(order, n_chunks):
     return [order[start:start + size] for start in range(0, len(order), size)]
 
 
-def _workers(executor):
-    return getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+def _chunks_for(order, executor):
+    """All targets in one chunk in this process; four chunks per worker on an executor."""
+    if executor is None:
+        return _chunks(order, 1)
+    workers = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+    return _chunks(order, 4 * workers)
 
 
 def _run(tasks, executor, progress):
@@ -210,15 +210,11 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
         One row per target, in input order: name, ra, dec, size_x, size_y, path, status
         (``"ok"`` or ``"error"``) and message.
     """
-    from .dispatch import check_input_file
-
     cube_file = os.path.abspath(check_input_file(cube_file, "cube_file"))
     rows = read_targets(targets, cutout_size)
     output_path = os.path.abspath(prepare_directory(output_path, "output_path"))
     progress = Progress(len(rows), "Cutting targets", verbose)
-    order = _file_order(cube_file, rows)
-    n_chunks = 1 if executor is None else 4 * _workers(executor)
-    chunks = _chunks(order, n_chunks)
+    chunks = _chunks_for(_file_order(cube_file, rows), executor)
 
     tasks = [(indices, _cut_cube_chunk,
               (cube_file, [rows[index] for index in indices], output_path, product))
@@ -268,8 +264,7 @@ def fits_cut_many(input_files, targets, cutout_size=None, output_dir=".", execut
                                     else input_files)]
     output_dir = os.path.abspath(prepare_directory(output_dir, "output_dir"))
     progress = Progress(len(rows), "Cutting targets", verbose)
-    n_chunks = 1 if executor is None else 4 * _workers(executor)
-    chunks = _chunks(list(range(len(rows))), n_chunks)
+    chunks = _chunks_for(list(range(len(rows))), executor)
 
     tasks = [(indices, _cut_images_chunk,
               (files, [rows[index] for index in indices], output_dir, single_outfile,
