@@ -58,13 +58,18 @@ _WCS_KEY = re.compile(
 _NUMERIC_WCS_KEY = re.compile(r"^(CRPIX|CRVAL|CDELT|CROTA|CD|PC)\d")
 _ARCHAIC_MATRIX_KEY = re.compile(r"^(PC|CD)(\d{3})(\d{3})$")
 # Keywords describing how the input stored its pixels (the cutout holds physical values)
-# or that the writer sets itself.
-_STRUCTURAL_KEYS = {"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT",
-                    "GROUPS", "BSCALE", "BZERO", "BLANK", "CHECKSUM", "DATASUM"}
+# or that astropy sets itself from the data when the cutout is written.
+STRUCTURAL_KEYS = frozenset({"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT",
+                             "GCOUNT", "GROUPS", "BSCALE", "BZERO", "BLANK", "CHECKSUM",
+                             "DATASUM"})
 _NAXIS_KEY = re.compile(r"^NAXIS\d+$")
 # Keywords the cutout header sets anew.
 _REPLACED_KEYS = {"EXTNAME", "O_EXT_NM", "ORIG_FLE", "ORIG_EXT"}
-_DROPPED_KEYS = _STRUCTURAL_KEYS | _REPLACED_KEYS
+
+
+def is_structural(keyword):
+    """True for a keyword the writer (astropy) sets from the data: see STRUCTURAL_KEYS."""
+    return keyword in STRUCTURAL_KEYS or bool(_NAXIS_KEY.match(keyword))
 # The reference pixels of the primary and alternate WCSs, and IRAF's physical offsets:
 # what moves with the stamp's corner.
 _SHIFTED_KEY = re.compile(r"^(CRPIX[12][A-Z]?|LTV[12])$")
@@ -412,7 +417,7 @@ def cutout_header(header, corner, file_name, index, copy=True):
     x0, y0 = (int(v) for v in corner)
     out = header.copy() if copy else header
     extname = out.get("EXTNAME")
-    for key in {key for key in out if key in _DROPPED_KEYS or _NAXIS_KEY.match(key)}:
+    for key in {key for key in out if key in _REPLACED_KEYS or is_structural(key)}:
         out.remove(key, remove_all=True)
     for card in out.cards:
         if _SHIFTED_KEY.match(card.keyword) and _finite_number(card):

@@ -19,7 +19,6 @@ Decisions
 
 import datetime
 import json
-import re
 import warnings
 
 import numpy as np
@@ -27,12 +26,10 @@ import numpy as np
 from astrocut.errors import InvalidInputError
 from astrocut.output import atomic_path
 
+from .cutter import is_structural
+
 DEFAULT_MINMAX_PERCENT = (0.5, 99.5)
 _PIL_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG"}
-# Keywords astropy sets itself from the data; a cutout header must not repeat them.
-_OWN_KEYS = {"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT",
-             "GROUPS", "BSCALE", "BZERO", "BLANK", "CHECKSUM", "DATASUM"}
-_NAXIS_KEY = re.compile(r"^NAXIS\d+$")
 # The comment of CHECKSUM and DATASUM. astropy's default holds the time of writing; a fixed
 # one makes the same cutout give the same bytes.
 _CHECKSUM_COMMENT = "FITS checksum convention"
@@ -63,11 +60,12 @@ def to_hdulist(cutouts):
         # The cutout's cards appended one by one: ImageHDU(data=..., header=...) and
         # Header.extend build intermediate copies of the header first, twice or three times
         # the time for a long drizzled header. Keywords describing the stored pixels are
-        # astropy's, from the data.
+        # astropy's, from the data; the generic cutter has dropped them already, but a
+        # cutout from another plugin's astrocut_cut_images may still carry them.
         hdu = fits.ImageHDU(data=cutout.data)
         header = hdu.header
         for card in cutout.header.cards:
-            if card.keyword not in _OWN_KEYS and not _NAXIS_KEY.match(card.keyword):
+            if not is_structural(card.keyword):
                 header.append(card, end=True)
         hdus.append(hdu)
     return fits.HDUList(hdus)
