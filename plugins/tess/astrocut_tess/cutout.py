@@ -2,16 +2,16 @@
 
 A :class:`TessCube` opens a cube (spec §2: HDU 1 a float32 ``(rows, columns, n_ffi, 2)``
 array, HDU 2 a table with one row per FFI) once and answers any number of
-:meth:`TessCube.cut` calls. Opening reads only the three headers, the few table columns a
-target pixel file needs and the WCS of one FFI; a cut reads only the stamp's bytes, one
-contiguous run of ``nx * n_ffi * 8`` bytes per stamp row.
+:meth:`TessCube.cut` calls. Opening reads only the three headers and the table's bytes, and
+keeps the few table columns a target pixel file needs and the WCS of one FFI; a cut reads
+only the stamp's bytes, one contiguous run of ``nx * n_ffi * 8`` bytes per stamp row.
 
 Headers are read with the plugin's shared reader (:func:`astrocut_tess.ffi.read_header`,
 astropy :class:`~astropy.io.fits.Header` objects), and every keyword value comes from them.
 The table is not built with astropy: a cube's table has one column per FFI header keyword
-(~130), and astropy spends ~15 ms building that table, where reading the few needed columns
-from the raw rows with a numpy dtype (made from the header's TTYPEn/TFORMn) takes well under
-one. The cube layout is fixed, and the reader checks every assumption it makes, raising
+(~130), and astropy spends ~15 ms building that table, where viewing the raw rows through a
+numpy dtype (made from the header's TTYPEn/TFORMn) and taking the few needed columns takes
+well under one. The cube layout is fixed, and the reader checks every assumption it makes, raising
 :class:`~astrocut.errors.InvalidInputError` naming the problem.
 
 Which FFI's WCS is used follows the reference tool, so stamps sit on the same pixels: the
@@ -93,11 +93,12 @@ def _pread(handle, size, offset):
 _SEEK_LOCK = threading.Lock()
 
 
-def table_dtype(header, wanted, path):
-    """A structured dtype reading the ``wanted`` columns of a binary table's rows.
+def table_dtype(header, path):
+    """A structured dtype reading the columns of a binary table's rows.
 
     ``header`` is the table's astropy Header. Returns ``(dtype, found)`` where ``found``
-    maps each found column name to ``(field, column number, TFORM letter)``.
+    maps each column name to ``(field, column number, TFORM letter)``; columns of bit (X) or
+    variable-length (P, Q) format and repeated names are skipped.
     """
     what = "table (HDU 2)"
     nfields = _int(header, "TFIELDS", path, what)
@@ -121,7 +122,7 @@ def table_dtype(header, wanted, path):
             width = 16
         else:
             width = _TFORM_TYPES[letter][1] * repeat
-        if (wanted is None or name in wanted) and name not in found and letter not in "XPQ":
+        if name not in found and letter not in "XPQ":
             code = _TFORM_TYPES[letter][0]
             if letter == "A":
                 fmt = f"S{max(repeat, 1)}"
@@ -176,8 +177,6 @@ class CubeInfo:
 
 class TessCube:
     """A TESS cube opened for cutting; use as a context manager or call :meth:`close`."""
-
-    NEEDED = ("TSTART", "TSTOP", "BARYCORR", "DQUALITY", "FFIINDEX", "FFI_FILE", "CTYPE2")
 
     def __init__(self, path, handle, info, wcs, data_offset, n_planes):
         self.path = path
@@ -253,7 +252,7 @@ class TessCube:
             raise InvalidInputError(f"{path!r}: the cube holds {n_ffi} FFIs but its table "
                                     f"has {n_rows_table} rows")
         row_bytes = _int(table, "NAXIS1", path, what)
-        dtype, found = table_dtype(table, None, path)
+        dtype, found = table_dtype(table, path)
         missing = [name for name in ("TSTART", "TSTOP") if name not in found]
         if missing:
             raise InvalidInputError(f"{path!r}: the cube's table has no {', '.join(missing)} "
@@ -351,11 +350,10 @@ class TessCube:
         run = cols * pixel
         fd = self._handle.fileno()
         first = self._data_offset + (iy.start * n_cols + ix.start) * pixel
+        buffer = bytearray(rows * run)
         if cols == n_cols:  # whole rows: one contiguous read
-            buffer = bytearray(rows * run)
             _read_exact(fd, memoryview(buffer), first, self.path)
         else:
-            buffer = bytearray(rows * run)
             view = memoryview(buffer)
             stride = n_cols * pixel
             for row in range(rows):
