@@ -105,6 +105,16 @@ _PIXELS_FROM_FFI = [
 
 _LOGICAL = {"BACKAPP", "DEADAPP", "VIGNAPP"}
 
+# The time reference of a TPF, the same in its primary and PIXELS headers.
+_TIME_KEYS = [
+    ("TIMEREF", "SOLARSYSTEM", "barycentric correction applied to times"),
+    ("TASSIGN", "SPACECRAFT", "where time is assigned"),
+    ("TIMESYS", "TDB", "time system is Barycentric Dynamical Time (TDB)"),
+    ("BJDREFI", 2457000, "integer part of BTJD reference date"),
+    ("BJDREFF", 0.0, "fraction of the day in BTJD reference date"),
+    ("TIMEUNIT", "d", "time unit for TIME, TSTART and TSTOP"),
+]
+
 _PIXEL_COLUMNS = (4, 5, 6, 7, 8)  # RAW_CNTS, FLUX, FLUX_ERR, FLUX_BKG, FLUX_BKG_ERR
 
 
@@ -226,14 +236,7 @@ def _primary_cards(info, ffi_type):
                                   "the FFI type used to make the cutout"),
         "RA_OBJ": None,
         "DEC_OBJ": None,
-        "TIMEREF": cached_card("TIMEREF", "SOLARSYSTEM",
-                                 "barycentric correction applied to times"),
-        "TASSIGN": cached_card("TASSIGN", "SPACECRAFT", "where time is assigned"),
-        "TIMESYS": cached_card("TIMESYS", "TDB",
-                                 "time system is Barycentric Dynamical Time (TDB)"),
-        "BJDREFI": cached_card("BJDREFI", 2457000, "integer part of BTJD reference date"),
-        "BJDREFF": cached_card("BJDREFF", 0.0, "fraction of the day in BTJD reference date"),
-        "TIMEUNIT": cached_card("TIMEUNIT", "d", "time unit for TIME, TSTART and TSTOP"),
+        **{key: cached_card(key, value, comment) for key, value, comment in _TIME_KEYS},
         "TELAPSE": cached_card("TELAPSE", telapse, "[d] TSTOP - TSTART"),
     }
     for key, comment in _TARGET_KEYS:
@@ -294,14 +297,7 @@ def _pixels_tail_cards(info):
             comment = {"CAMERA": "Camera number", "CCD": "CCD chip number",
                        "SECTOR": "Observing sector"}[key]
             cards.append(cached_card(key, value, comment))
-    cards += [
-        cached_card("TIMEREF", "SOLARSYSTEM", "barycentric correction applied to times"),
-        cached_card("TASSIGN", "SPACECRAFT", "where time is assigned"),
-        cached_card("TIMESYS", "TDB", "time system is Barycentric Dynamical Time (TDB)"),
-        cached_card("BJDREFI", 2457000, "integer part of BTJD reference date"),
-        cached_card("BJDREFF", 0.0, "fraction of the day in BTJD reference date"),
-        cached_card("TIMEUNIT", "d", "time unit for TIME, TSTART and TSTOP"),
-    ]
+    cards += [cached_card(key, value, comment) for key, value, comment in _TIME_KEYS]
     tstart, tstop = header_value(primary, "TSTART"), header_value(primary, "TSTOP")
     if _is_number(tstart):
         cards.append(cached_card("TSTART", float(tstart),
