@@ -13,12 +13,16 @@ import warnings
 from .errors import AstrocutError, InvalidInputError
 
 
-def _files_or_dirs(items, pattern_suffixes=(".fits", ".fits.gz", ".fit", ".fts")):
+_FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fts")
+
+
+def _files_or_dirs(items):
+    """``items`` with each directory replaced by the FITS files in it, sorted by name."""
     files = []
     for item in items:
         if os.path.isdir(item):
             found = sorted(os.path.join(item, name) for name in os.listdir(item)
-                           if name.lower().endswith(pattern_suffixes))
+                           if name.lower().endswith(_FITS_SUFFIXES))
             if not found:
                 raise InvalidInputError(f"directory {item!r} holds no FITS files")
             files.extend(found)
@@ -69,7 +73,7 @@ def cmd_cut(args):
 
     if args.ra is None or args.dec is None:
         raise InvalidInputError("give RA and DEC (degrees) after the cube file, or --targets CSV")
-    path = CutoutFactory().cube_cut(args.cube, f"{args.ra} {args.dec}", _size(args),
+    path = CutoutFactory().cube_cut(args.cube, _sky_position(args), _size(args),
                                     output_path=args.output, verbose=args.verbose)
     print(path)
     return 0
