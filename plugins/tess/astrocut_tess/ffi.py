@@ -293,8 +293,10 @@ def read_primary_header(path):
 
 
 @attrs.frozen
-class CubeInfo:
-    """An existing cube file: its headers, where its data start, and its table.
+class ExistingCube:
+    """An existing cube file, as :func:`read_cube` found it for an update: its headers, where
+    its data start, and its table. (Not :class:`astrocut_tess.cutout.CubeInfo`, which is what
+    a target pixel file needs from a cube.)
 
     ``shape`` is the numpy shape ``(rows, columns, n_ffi, 2)``.
     """
@@ -349,5 +351,5 @@ def read_cube(path):
     if len(table) != shape[2]:
         raise InvalidInputError(f"{path!r}: the cube holds {shape[2]} FFIs but its table has "
                                 f"{len(table)} rows")
-    return CubeInfo(path=path, primary=primary, data_offset=data_offset, shape=shape, table=table,
+    return ExistingCube(path=path, primary=primary, data_offset=data_offset, shape=shape, table=table,
                     table_header=table_header)
