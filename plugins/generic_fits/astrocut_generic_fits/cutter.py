@@ -7,16 +7,16 @@ Decisions
 ---------
 * Everything FITS goes through astropy. Files are opened with
   ``fits.open(path, lazy_load_hdus=True)`` (memory-mapped where possible; ``memmap=True``
-  would refuse to scale BZERO/BSCALE/BLANK images) and only the stamp's pixels are read,
-  with ``hdu.section``: one code path for plain, scaled, tile-compressed, gzipped and remote
-  images (see :func:`_read_window`). Whole images are never loaded, so 10000x10000 mosaics
-  and larger cost the same as small ones. A file whose image data is cut short is refused,
+  would refuse to scale BZERO/BSCALE/BLANK images) and only the stamp's rows (plain
+  images) or window (scaled, compressed) are read, with ``hdu.section``: one code path
+  for plain, scaled, tile-compressed, gzipped and remote images (see
+  :func:`_read_window`). Whole images are never loaded, so 10000x10000 mosaics and larger
+  cost the same as small ones. A file whose image data is cut short is refused,
   even where the stamp's own bytes happen to survive.
 * Output pixels are always floating point, so off-image pixels can hold the fill value
   (NaN by default) and the data type does not depend on where the stamp falls. Floating
   point images keep their type and FITS (big-endian) byte order, as astropy returns them;
-  integer images become float32
-  (8- and 16-bit: exact) or float64 (32- and 64-bit), with ``BLANK`` pixels as NaN. Values
+  integer images become float32 (8- and 16-bit: exact) or float64 (32- and 64-bit), with ``BLANK`` pixels as NaN. Values
   equal the reference tool's; only the integer images' type differs.
 * The WCS is read from a small astropy ``Header`` holding only the WCS keywords (selected
   by keyword): several times faster than wcslib parsing a drizzled image's full header.

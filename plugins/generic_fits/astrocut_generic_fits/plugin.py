@@ -11,7 +11,10 @@ IMAGE = "fits.image"
 
 @hookimpl(trylast=True)
 def astrocut_identify(path, hdulist):
-    """Any FITS file with at least one image HDU holding data."""
+    """Any FITS file with an image HDU of two or more dimensions (``NAXIS >= 2``).
+
+    ``path`` is unused: the opened ``hdulist`` says all this plugin needs.
+    """
     if hdulist is None:
         return None
     for hdu in hdulist:
