@@ -16,8 +16,9 @@ Decisions
 * Output pixels are always floating point, so off-image pixels can hold the fill value
   (NaN by default) and the data type does not depend on where the stamp falls. Floating
   point images keep their type and FITS (big-endian) byte order, as astropy returns them;
-  integer images become float32 (8- and 16-bit: exact) or float64 (32- and 64-bit), with ``BLANK`` pixels as NaN. Values
-  equal the reference tool's; only the integer images' type differs.
+  integer images become float32 (8- and 16-bit: exact) or float64 (32- and 64-bit),
+  with ``BLANK`` pixels as NaN. Values equal the reference tool's; only the integer
+  images' type differs.
 * The WCS is read from a small astropy ``Header`` holding only the WCS keywords (selected
   by keyword): several times faster than wcslib parsing a drizzled image's full header.
   The WCS read from the same cards is kept (and copied for each use), so an image cut at
