@@ -351,5 +351,5 @@ def read_cube(path):
     if len(table) != shape[2]:
         raise InvalidInputError(f"{path!r}: the cube holds {shape[2]} FFIs but its table has "
                                 f"{len(table)} rows")
-    return ExistingCube(path=path, primary=primary, data_offset=data_offset, shape=shape, table=table,
-                    table_header=table_header)
+    return ExistingCube(path=path, primary=primary, data_offset=data_offset, shape=shape,
+                        table=table, table_header=table_header)
