@@ -65,16 +65,22 @@ def identify_required(path, what):
     return product
 
 
-def file_list_argument(file_list, parameter="file_list"):
+def file_list_argument(file_list, parameter="file_list", entry=None, allow_urls=False):
+    """``file_list`` (one path or a list of them) as a list of checked path strings.
+
+    Each entry must be an existing file (named ``entry`` in errors, by default
+    "<parameter> entry"); with ``allow_urls``, URLs are passed on unchecked for astropy.
+    """
     if isinstance(file_list, (str, os.PathLike)):
         file_list = [file_list]
     try:
         files = [os.fspath(f) for f in file_list]
     except TypeError:
-        raise InvalidInputError(f"{parameter} must be a list of file paths") from None
+        raise InvalidInputError(f"{parameter} must be a file path or a list of them") from None
     if not files:
         raise InvalidInputError(f"{parameter} is empty: give at least one file")
-    return [check_input_file(f, parameter=f"{parameter} entry") for f in files]
+    entry = entry or f"{parameter} entry"
+    return [f if allow_urls and "://" in f else check_input_file(f, entry) for f in files]
 
 
 def check_max_memory(max_memory):

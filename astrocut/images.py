@@ -14,7 +14,7 @@ import numbers
 import os
 import warnings
 
-from .dispatch import check_input_file, hook, read_into_memory, write_cutouts
+from .dispatch import file_list_argument, hook, read_into_memory, write_cutouts
 from .errors import InvalidInputError, InvalidQueryError, PluginError
 from .geometry import parse_coordinates, parse_cutout_size
 from .models import ImageCutRequest
@@ -51,18 +51,7 @@ def _output_name(stem, center, cutout, suffix):
 
 
 def _image_files(input_files):
-    if isinstance(input_files, (str, os.PathLike)):
-        input_files = [input_files]
-    try:
-        files = [os.fspath(f) for f in input_files]
-    except TypeError:
-        raise InvalidInputError("input_files must be a file path or a list of them") from None
-    if not files:
-        raise InvalidInputError("input_files is empty: give at least one FITS file")
-    for path in files:
-        if "://" not in path:
-            check_input_file(path, "input file")
-    return files
+    return file_list_argument(input_files, "input_files", entry="input file", allow_urls=True)
 
 
 def _extension(extension):
