@@ -349,26 +349,27 @@ def _old_runs(destinations):
 
 def _run_bands(plan, bands, request, progress):
     """Write every band, with threads or ``request.executor``; return summed write seconds."""
-    written = 0.0
     executor = request.executor
     if executor is not None:
         futures = {executor.submit(write_band_task, plan, start, stop): (start, stop)
                    for start, stop in bands}
         return _collect(futures, progress, len(bands))
-    local = threading.local()
-
-    def work(start, stop):
-        if not hasattr(local, "workspace"):
-            local.workspace = Workspace()
-        return write_band(plan, start, stop, local.workspace)
-
     workers = min(N_THREADS, len(bands))
     if workers <= 1:
+        written = 0.0
         workspace = Workspace()
         for number, (start, stop) in enumerate(bands, 1):
             written += write_band(plan, start, stop, workspace)
             progress.step(_band_message(number, len(bands), start, stop))
         return written
+    local = threading.local()
+
+    def work(start, stop):
+        # Each pool thread keeps its own buffers from band to band.
+        if not hasattr(local, "workspace"):
+            local.workspace = Workspace()
+        return write_band(plan, start, stop, local.workspace)
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="astrocut-cube") as pool:
         futures = {pool.submit(work, start, stop): (start, stop) for start, stop in bands}
         return _collect(futures, progress, len(bands))
