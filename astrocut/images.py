@@ -243,6 +243,9 @@ def img_cut(input_files, coordinates, cutout_size, stretch="asinh", minmax_perce
     if img_format not in ("jpg", "png"):
         raise InvalidInputError(f"img_format {img_format!r} is not supported: use 'jpg' or 'png'")
     check_scaling(stretch, minmax_percent, minmax_value)
+    if minmax_percent is not None:
+        # Percentiles win (check_scaling has warned); the writer must not warn again.
+        minmax_value = None
     files = _image_files(input_files)
     if colorize and len(files) != 3:
         raise InvalidInputError(f"colorize needs exactly three input files (red, green, blue), "
