@@ -22,9 +22,11 @@ wrapping round to the start.
 import os
 import re
 import threading
+import warnings
 
 import numpy as np
 from astropy.io import fits
+from astropy.wcs import WCS, FITSFixedWarning
 
 from astrocut.errors import InvalidInputError
 from astrocut.geometry import overlap, stamp_window
@@ -53,7 +55,11 @@ _TFORM = re.compile(r"^\s*(\d*)\s*([LXBIJKAEDCMPQ])(.*)$")
 # ---------------------------------------------------------------------------- FITS reading
 
 def _read_header(handle, offset, path, index, what, size):
-    """The astropy Header of the HDU whose header starts at ``offset``, and its data offset."""
+    """The astropy Header of the HDU whose header starts at ``offset``, and its data offset.
+
+    :func:`~astrocut_tess.ffi.read_header` reports these cases too, but in the words of an
+    FFI (its gzip message tells the user to decompress FFIs); these speak of the cube.
+    """
     if offset + BLOCK > size:
         raise InvalidInputError(f"{path!r} is not a complete cube: the {what} header is "
                                 f"truncated")
@@ -435,10 +441,6 @@ def _row_values(row, found):
 
 
 def _build_wcs(values, path, row):
-    import warnings
-
-    from astropy.wcs import WCS, FITSFixedWarning
-
     # A header string goes straight to wcslib, much faster than an astropy Header. The cards
     # are astropy's (full precision), remembered: opening the same cube again reuses them.
     cards = [cached_card(key, value) for key, value in values.items()
