@@ -590,11 +590,10 @@ def write_tpf(cutout, path):
     """Write ``cutout`` as a target pixel file at ``path`` (atomically); return ``path``."""
     pieces = tpf_parts(cutout)
     path = os.fspath(path)
-    with atomic_path(path) as temporary:
-        with open(temporary, "wb", buffering=0) as handle:
-            for piece in pieces:
-                view = memoryview(piece)
-                while view.nbytes:
-                    written = handle.write(view)
-                    view = view[written:]
+    with atomic_path(path) as temporary, open(temporary, "wb", buffering=0) as handle:
+        for piece in pieces:
+            view = memoryview(piece)
+            while view.nbytes:
+                written = handle.write(view)
+                view = view[written:]
     return path
