@@ -48,14 +48,15 @@ from astrocut.errors import (AstrocutError, DataWarning, InputWarning, InvalidIn
 from astrocut.geometry import overlap, stamp_window
 from astrocut.models import ImageCutout
 
-_SIP_KEY = re.compile(r"^(A|B|AP|BP)_(ORDER|DMAX|\d+_\d+)$")
+_SIP = r"(A|B|AP|BP)_(ORDER|DMAX|\d+_\d+)"
+_SIP_KEY = re.compile(f"^{_SIP}$")
 # The keywords wcslib reads for a primary image WCS (SIP included). Parsing only these is
 # several times faster than parsing a drizzled image's full header.
 _WCS_KEY = re.compile(
     r"^(NAXIS\d*|WCSAXES|WCSNAME|CTYPE\d+|CUNIT\d+|CRPIX\d+|CRVAL\d+|CDELT\d+|CROTA\d+"
     r"|CD\d+_\d+|PC\d+_\d+|PV\d+_\d+|PS\d+_\d+|(PC|CD)\d{6}|LONPOLE|LATPOLE|RADESYS"
     r"|RADECSYS|EQUINOX|EPOCH|MJD-OBS|MJDREF[IF]?|DATE-OBS|DATEREF|RESTFRQ|RESTWAV"
-    r"|(A|B|AP|BP)_(ORDER|DMAX|\d+_\d+))$")
+    f"|{_SIP})$")
 _NUMERIC_WCS_KEY = re.compile(r"^(CRPIX|CRVAL|CDELT|CROTA|CD|PC)\d")
 _ARCHAIC_MATRIX_KEY = re.compile(r"^(PC|CD)(\d{3})(\d{3})$")
 # Keywords describing how the input stored its pixels (the cutout holds physical values)
