@@ -141,7 +141,9 @@ class FFIInfo:
         Its base name (the cube table's ``FFI_FILE``).
     tstart : float
         TSTART of HDU 1 (BTJD), the sort key of the cube.
-    sector, camera, ccd : int or None
+    sector : int or None
+        From the primary header (from HDU 1 if the primary has no SECTOR card).
+    camera, ccd : int or None
         From HDU 1, falling back to the primary header.
     flux, error : ImageArray
         The calibrated image (HDU 1) and its uncertainty (HDU 2).
