@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from .cubes import cut_from_cube, default_tpf_name, open_cube
-from .dispatch import check_input_file, write_cutouts
+from .dispatch import check_input_file, file_list_argument, write_cutouts
 from .errors import AstrocutError, InvalidInputError
 from .geometry import center_pixel, parse_coordinates, parse_cutout_size
 from .models import CubeCutRequest
@@ -259,9 +259,9 @@ def fits_cut_many(input_files, targets, cutout_size=None, output_dir=".", execut
     ``targets`` is as for :func:`cube_cut_many`. Returns the same kind of result table;
     ``path`` lists the files written for a target, separated by ``;``.
     """
+    # Checked once here, as fits_cut checks them: a missing input is not one target's fault.
+    files = file_list_argument(input_files, "input_files", entry="input file", allow_urls=True)
     rows = read_targets(targets, cutout_size)
-    files = [os.fspath(f) for f in ([input_files] if isinstance(input_files, (str, os.PathLike))
-                                    else input_files)]
     output_dir = os.path.abspath(prepare_directory(output_dir, "output_dir"))
     progress = Progress(len(rows), "Cutting targets", verbose)
     chunks = _chunks_for(list(range(len(rows))), executor)

@@ -4,10 +4,11 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+import pytest
 from astropy.io import fits
 from astropy.table import Table
 
-from astrocut import fits_cut, fits_cut_many
+from astrocut import InvalidInputError, fits_cut, fits_cut_many
 
 
 def test_fits_cut_many_equals_fits_cut_per_target(small_images, tmp_path):
@@ -40,3 +41,15 @@ def test_fits_cut_many_reports_each_bad_target(small_images, tmp_path):
     assert list(result["status"]) == ["ok", "error", "error"]
     assert result["message"][1] and "coordinates" in result["message"][2]
     assert os.listdir(tmp_path) == [os.path.basename(result["path"][0])]
+
+
+@pytest.mark.parametrize("input_files, match", [
+    (123, "input_files must be a file path"),
+    ([], "input_files is empty"),
+    (["no-such-image.fits"], "does not exist"),
+])
+def test_fits_cut_many_checks_input_files_first(small_images, tmp_path, input_files, match):
+    with pytest.raises(InvalidInputError, match=match):
+        fits_cut_many(input_files, [small_images.tan_center], cutout_size=5,
+                      output_dir=str(tmp_path / "out"), verbose=False)
+    assert not (tmp_path / "out").exists()
