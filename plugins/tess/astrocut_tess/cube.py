@@ -44,6 +44,7 @@ Choices made here (differences from the reference tool, kept on purpose)
   :class:`~astrocut.errors.InputWarning`.
 """
 
+import contextlib
 import datetime
 import io
 import math
@@ -234,10 +235,9 @@ def _copy_group(plan, band, start, stop, destination, first_source, count, works
     row_bytes = cols * dtype.itemsize
     # A group's files stay open across the band's row chunks, and only a group's worth of
     # files is ever open, however many FFIs the cube holds.
-    handles = []
-    try:
-        for source in sources:
-            handles.append(open(source.path, "rb", buffering=0))
+    with contextlib.ExitStack() as stack:
+        handles = [stack.enter_context(open(source.path, "rb", buffering=0))
+                   for source in sources]
         for first in range(start, stop, step):
             rows = min(step, stop - first)
             for k, (source, handle) in enumerate(zip(sources, handles)):
@@ -251,9 +251,6 @@ def _copy_group(plan, band, start, stop, destination, first_source, count, works
                 # group land as one contiguous run of 2 * count values per pixel.
                 band[local + r, :, destination:destination + count] = \
                     staging[:, :, r, :].transpose(2, 0, 1)
-    finally:
-        for handle in handles:
-            handle.close()
 
 
 def fill_band(plan, start, stop, workspace):
