@@ -1,8 +1,10 @@
 """Scaling image data to 8-bit for PNG/JPG output, with astropy's stretches and intervals."""
 
+import warnings
+
 import numpy as np
 
-from .errors import InvalidInputError
+from .errors import InputWarning, InvalidInputError
 
 STRETCHES = ("asinh", "sinh", "sqrt", "log", "linear")
 
@@ -21,11 +23,7 @@ def _stretch(name):
 
 
 def _interval(minmax_percent, minmax_value):
-    import warnings
-
     from astropy.visualization import AsymmetricPercentileInterval, ManualInterval, MinMaxInterval
-
-    from .errors import InputWarning
 
     if minmax_percent is not None:
         low, high = _pair(minmax_percent, "minmax_percent")
