@@ -94,7 +94,6 @@ def write_fits(cutouts, path):
         # header is serialised; the warning would tell the user nothing they can act on.
         warnings.simplefilter("ignore", VerifyWarning)
         for hdu in hdulist:
-            # astropy's CHECKSUM and DATASUM, with a fixed comment instead of the time.
             hdu.add_checksum(when=_CHECKSUM_COMMENT)
         # The HDUs are astropy's own and every card is checked as it is serialised (by the
         # checksum above already): a second whole-file verification would change nothing.
