@@ -627,10 +627,8 @@ def _table_hdu(columns, rows, names):
             for index, row in enumerate(rows):
                 value = row(column.name)
                 if not is_missing(value):
-                    try:
+                    with contextlib.suppress(TypeError, ValueError):
                         array[index] = value
-                    except (TypeError, ValueError):
-                        pass
         else:
             cells = [_coerce(row(column.name), column.kind) for row in rows]
             if column.kind == "A":
