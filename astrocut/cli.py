@@ -53,13 +53,13 @@ def cmd_cube(args):
 
     files = _files_or_dirs(args.files)
     factory = CubeFactory(max_memory=args.max_memory)
-    if args.append:
-        if args.sector is not None or args.workers or args.scheduler:
-            raise InvalidInputError("--append takes the cube's sector and runs in this "
-                                    "process: drop --sector/--workers/--scheduler")
-        path = factory.update_cube(files, args.output, verbose=not args.quiet)
-    else:
-        with executor_for(args.workers, args.scheduler) as executor:
+    if args.append and args.sector is not None:
+        raise InvalidInputError("--append keeps the cube's sector: drop --sector")
+    with executor_for(args.workers, args.scheduler) as executor:
+        if args.append:
+            path = factory.update_cube(files, args.output, verbose=not args.quiet,
+                                       executor=executor)
+        else:
             path = factory.make_cube(files, args.output, sector=args.sector,
                                      verbose=not args.quiet, executor=executor)
     print(path)

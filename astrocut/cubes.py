@@ -45,8 +45,11 @@ class CubeFactory:
                                     f"installed plugin builds cubes from it (give images)")
         return result
 
-    def update_cube(self, file_list, cube_file, max_memory=None, verbose=True):
-        """Add the images in ``file_list`` to the existing ``cube_file``; return its path."""
+    def update_cube(self, file_list, cube_file, max_memory=None, verbose=True, executor=None):
+        """Add the images in ``file_list`` to the existing ``cube_file``; return its path.
+
+        With ``executor``, the rewritten cube's row bands are built by its workers.
+        """
         files = file_list_argument(file_list)
         cube_file = check_input_file(cube_file, "cube_file")
         # update_cube rewrites cube_file on purpose; a new image must not be the cube itself.
@@ -55,7 +58,7 @@ class CubeFactory:
         memory = self.max_memory if max_memory is None else check_max_memory(max_memory)
         product = identify_required(files[0], "an image")
         request = CubeRequest(files=tuple(files), cube_file=cube_file, product=product,
-                              max_memory=memory, verbose=verbose)
+                              max_memory=memory, verbose=verbose, executor=executor)
         result = hook().astrocut_update_cube(request=request)
         if result is None:
             raise InvalidInputError(f"file_list entry {files[0]!r} is a {product!r} file: no "

@@ -107,3 +107,17 @@ def test_cli_builds_a_cube_with_workers(small_sector, sector_cube, tmp_path, cap
     assert open(path, "rb").read() == open(sector_cube, "rb").read()
     assert main(["cube", "--append", small_sector.files[0], "-o", path, "--sector", "3"]) == 1
     assert "--append" in capsys.readouterr().err
+
+
+def test_update_on_a_process_pool_equals_a_serial_update(small_sector, tmp_path):
+    files = small_sector.files
+    serial, pooled = str(tmp_path / "serial-cube.fits"), str(tmp_path / "pooled-cube.fits")
+    for path in (serial, pooled):
+        CubeFactory().make_cube(files[::2], path, verbose=False)
+    CubeFactory(max_memory=0.0005).update_cube(files[1::2], serial, verbose=False)
+    with ProcessPoolExecutor(2) as pool:
+        CubeFactory(max_memory=0.0005).update_cube(files[1::2], pooled, verbose=False,
+                                                   executor=pool)
+    assert open(serial, "rb").read() == open(pooled, "rb").read()
+    with fits.open(pooled) as hdulist:
+        assert hdulist[1].data.shape[2] == len(files)
