@@ -27,3 +27,21 @@ __all__ = [
     "OutputError", "PluginError", "AstrocutWarning", "InputWarning", "DataWarning",
     "PluginLoadWarning", "__version__",
 ]
+
+
+def __getattr__(name):
+    # PEP 562: names a plugin exports (astrocut_public_api), so mission names import from
+    # astrocut while the core holds none. Private names never load plugins.
+    if not name.startswith("_"):
+        from .public_api import plugin_public_api
+
+        names = plugin_public_api()
+        if name in names:
+            return names[name]
+    raise AttributeError(f"module 'astrocut' has no attribute {name!r}")
+
+
+def __dir__():
+    from .public_api import plugin_public_api
+
+    return sorted(set(globals()) | set(plugin_public_api()))

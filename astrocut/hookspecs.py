@@ -104,3 +104,16 @@ def astrocut_register_commands(subparsers):
     ``subparsers`` is the :mod:`argparse` sub-parser collection; give each parser a
     ``func`` default taking the parsed arguments and returning an exit code.
     """
+
+
+@hookspec
+def astrocut_public_api():
+    """Return ``{name: object}``: public names this plugin adds to the ``astrocut`` namespace.
+
+    This is how names that belong to a mission (e.g. the 1.x ``TessCubeCutout``) import from
+    ``astrocut`` while the core holds no mission word: ``astrocut.__getattr__`` resolves an
+    unknown attribute through this hook. Every plugin is called and the dictionaries are
+    merged; a name offered by two plugins is refused with a :class:`~astrocut.errors.PluginError`
+    naming both. Names the core defines itself always win. Import heavy modules inside the
+    hook, so loading the plugin stays cheap.
+    """

@@ -187,3 +187,39 @@ def test_hook_astrocut_register_commands():
     # The TESS plugin adds its own commands the same way.
     help_text = build_parser().format_help()
     assert "simulate" in help_text
+
+
+def test_hook_astrocut_public_api():
+    import astrocut
+    from astrocut.errors import PluginError
+
+    manager = get_plugin_manager()
+    exported = type("HelloCutout", (), {})
+
+    def plugin(name, names):
+        @hookimpl
+        def astrocut_public_api():
+            return names
+        manager.register(types.SimpleNamespace(astrocut_public_api=astrocut_public_api),
+                         name=name)
+
+    plugin("hello-api", {"HelloCutout": exported, "CubeFactory": object()})
+    try:
+        from astrocut import HelloCutout
+
+        assert HelloCutout is exported
+        assert "HelloCutout" in dir(astrocut)
+        # The core's own names win over a plugin's.
+        assert astrocut.CubeFactory is astrocut.cubes.CubeFactory
+        with pytest.raises(AttributeError, match="NoSuchName"):
+            astrocut.NoSuchName
+        plugin("hello-api-2", {"HelloCutout": type("Other", (), {})})
+        with pytest.raises(PluginError, match="'HelloCutout'") as refused:
+            astrocut.HelloCutout
+        assert "'hello-api'" in str(refused.value) and "'hello-api-2'" in str(refused.value)
+    finally:
+        manager.unregister(name="hello-api")
+        if manager.get_plugin("hello-api-2") is not None:
+            manager.unregister(name="hello-api-2")
+    with pytest.raises(AttributeError):
+        astrocut.HelloCutout
