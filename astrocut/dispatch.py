@@ -59,10 +59,24 @@ def identify_required(path, what):
     """Like :func:`identify` but raise a clear error when no plugin recognises the file."""
     product = identify(path)
     if product is None:
-        names = [name for name, plugin in get_plugin_manager().list_name_plugin() if plugin]
-        raise InvalidInputError(f"{path!r} is not {what} that any installed plugin recognises "
-                                f"(plugins: {', '.join(names)})")
+        raise InvalidInputError(f"{path!r} is not {what} that any installed plugin recognises; "
+                                f"{installed_plugins_hint()}")
     return product
+
+
+def installed_plugins_hint():
+    """Which plugins are installed, which are blocked or broken, and how to add one."""
+    manager = get_plugin_manager()
+    names = [name for name, plugin in manager.list_name_plugin() if plugin is not None]
+    text = f"installed plugins: {', '.join(names) or 'none'}"
+    blocked = [name for name, plugin in manager.list_name_plugin() if plugin is None]
+    if blocked:
+        text += f"; blocked by ASTROCUT_DISABLE_PLUGINS: {', '.join(blocked)}"
+    broken = [error.name for error in getattr(manager, "load_errors", ())]
+    if broken:
+        text += f"; failed to load: {', '.join(broken)} (see 'astrocut plugins')"
+    return (text + ". Install the plugin for this file's mission (a package with an "
+            "'astrocut.plugins' entry point, see docs/plugins.md)")
 
 
 def file_list_argument(file_list, parameter="file_list", entry=None, allow_urls=False):

@@ -1,6 +1,7 @@
 """Fixtures shared by every test folder."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -18,9 +19,13 @@ def toy_plugin_site(tmp_path_factory):
     to entry-point discovery.
     """
     target = tmp_path_factory.mktemp("toy-site")
+    # pip builds in the source folder (build/, egg-info): build a copy so the tree stays clean.
+    source = tmp_path_factory.mktemp("toy-source") / "toymission"
+    shutil.copytree(TOY_PLUGIN_SOURCE, source,
+                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                     "--no-build-isolation", "--no-index", "--target", str(target),
-                    TOY_PLUGIN_SOURCE], check=True, capture_output=True)
+                    str(source)], check=True, capture_output=True)
     return str(target)
 
 

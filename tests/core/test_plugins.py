@@ -30,11 +30,12 @@ def test_manager_is_built_once_per_process():
 
 def test_describe_plugins_names_distribution_version_and_hooks():
     infos = {info.name: info for info in describe_plugins()}
-    assert infos["tess"].distribution == "astrocut-tess"
-    assert infos["generic_fits"].distribution == "astrocut-generic-fits"
+    # The built-ins ship in the astrocut distribution but still come through entry points.
+    assert infos["tess"].distribution == "astrocut"
+    assert infos["generic_fits"].distribution == "astrocut"
     assert infos["astrocut.wcs_fit"].hooks == ("astrocut_fit_wcs",)
     assert "astrocut_build_cube" in infos["tess"].hooks
-    assert infos["tess"].version == "0.1.0"
+    assert infos["tess"].version == astrocut.__version__
 
 
 def test_disable_variable_blocks_named_plugins(monkeypatch):
@@ -44,6 +45,25 @@ def test_disable_variable_blocks_named_plugins(monkeypatch):
     assert "tess" not in names and "astrocut.wcs_fit" not in names
     assert "generic_fits" in names
     assert manager.is_blocked("tess")
+
+
+def test_one_distribution_registers_both_built_ins_once():
+    import importlib.metadata
+
+    from packaging.version import Version
+
+    dist = importlib.metadata.distribution("astrocut")
+    points = {ep.name: ep.value for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP}
+    assert points == {"tess": "astrocut_tess.plugin",
+                      "generic_fits": "astrocut_generic_fits.plugin"}
+    # pip install -U must never trade this successor for the 1.x series on PyPI.
+    assert Version(dist.version) > Version("1.4.0")
+    assert dist.version == "2.0.0.dev0"
+    others = [d.metadata["Name"] for d in importlib.metadata.distributions()
+              if d.metadata["Name"] != "astrocut"
+              and any(ep.group == ENTRY_POINT_GROUP and ep.name in points
+                      for ep in d.entry_points)]
+    assert others == [], f"built-in plugins registered twice, also by {others}"
 
 
 def test_misnamed_hook_fails_loudly():
@@ -83,8 +103,8 @@ def test_cli_plugins_lists_built_ins_and_load_failures(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     result = subprocess.run([sys.executable, "-m", "astrocut", "plugins"], env=env,
                             capture_output=True, text=True, check=True)
-    assert "tess  (astrocut-tess 0.1.0)" in result.stdout
-    assert "generic_fits  (astrocut-generic-fits 0.1.0)" in result.stdout
+    assert f"tess  (astrocut {astrocut.__version__})" in result.stdout
+    assert f"generic_fits  (astrocut {astrocut.__version__})" in result.stdout
     assert "broken  FAILED TO LOAD (broken_mission): RuntimeError: boom" in result.stdout
 
 
@@ -104,3 +124,18 @@ def test_cold_import_does_not_load_plugins():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_unrecognised_file_error_names_the_installed_plugins_and_what_to_install(tmp_path):
+    from astrocut import CutoutFactory
+    from astrocut.errors import InvalidInputError
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a cube")
+    with pytest.raises(InvalidInputError) as info:
+        CutoutFactory().cube_cut(str(notes), "10 20", 5, output_path=str(tmp_path))
+    message = str(info.value)
+    assert "notes.txt" in message and "installed plugins: " in message
+    for name in ("tess", "generic_fits"):
+        assert name in message
+    assert "'astrocut.plugins' entry point" in message and "\n" not in message

@@ -56,3 +56,11 @@ def test_cli_lists_the_installed_third_party_plugin(toy_plugin_site):
                             capture_output=True, text=True, check=True)
     assert "toymission  (astrocut-toymission 0.3.0)" in result.stdout
     assert "astrocut_open_cube" in result.stdout
+
+
+def test_installing_the_toy_plugin_leaves_no_build_files_in_the_tree(toy_plugin_site):
+    toy_source = os.path.join(os.path.dirname(__file__), os.pardir, "plugins", "toymission")
+    left = [name for name in os.listdir(toy_source)
+            if name == "build" or name.endswith(".egg-info")]
+    assert left == []
+    assert os.path.isfile(os.path.join(toy_plugin_site, "astrocut_toymission", "plugin.py"))

@@ -92,14 +92,14 @@ def cmd_demo(args):
     if _write_stamp_png(stamp, preview):
         step(4, f"stamp preview (median over time): {preview}", t)
     else:
-        print("[4/5] stamp preview skipped: Pillow is not installed")
+        print("[4/5] stamp preview skipped: Pillow is not installed (pip install pillow)")
 
     t = time.perf_counter()
     curve = os.path.join(directory, "lightcurve.png")
     if _write_light_curve_png(light_curve, star, curve):
         step(5, f"light curve of the variable star: {curve}", t)
     else:
-        print("[5/5] light curve plot skipped: matplotlib is not installed")
+        print("[5/5] light curve plot skipped: matplotlib is not installed (pip install matplotlib)")
 
     print(f"Done in {time.perf_counter() - started:.1f} s. Open the TPF with lightkurve:")
     print(f"    import lightkurve; tpf = lightkurve.read({tpf_path!r}); tpf.plot()")
