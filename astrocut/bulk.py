@@ -12,8 +12,9 @@ import time
 
 import numpy as np
 
+from . import remote
 from .cubes import cut_from_cube, default_tpf_name, open_cube
-from .dispatch import check_input_file, file_list_argument, write_cutouts
+from .dispatch import check_input, file_list_argument, write_cutouts
 from .errors import AstrocutError, InvalidInputError
 from .geometry import center_pixel, parse_coordinates, parse_cutout_size
 from .models import CubeCutRequest
@@ -97,17 +98,38 @@ def _empty_result(target):
             "path": "", "status": "error", "message": ""}
 
 
-def _cut_cube_chunk(cube_file, targets, output_path, product):
-    """Cut and write every target of one chunk, opening the cube once."""
+def _requests(targets, product):
+    """A CubeCutRequest per target, or the error its description raises."""
+    out = []
+    for target in targets:
+        try:
+            center, size = _describe(target)
+            out.append(CubeCutRequest(center=center, size=size, product=product))
+        except Exception as exc:  # reported in the target's own row
+            out.append(exc)
+    return out
+
+
+def _cut_cube_chunk(cube_file, targets, output_path, product, fsspec_kwargs=None):
+    """Cut and write every target of one chunk, opening the cube once.
+
+    A handle with a ``prefetch`` method (a cube read over the network) is told every
+    request up front, so it can keep reads in flight across targets.
+    """
     results = []
-    with open_cube(cube_file) as cube:
-        for target in targets:
+    with remote.options(fsspec_kwargs), open_cube(cube_file) as cube:
+        requests = _requests(targets, product)
+        prefetch = getattr(cube, "prefetch", None)
+        if prefetch is not None:
+            prefetch([r for r in requests if isinstance(r, CubeCutRequest)])
+        for target, request in zip(targets, requests):
             result = _empty_result(target)
             try:
-                center, size = _describe(target)
+                if not isinstance(request, CubeCutRequest):
+                    raise request
+                center = request.center
                 result["ra"], result["dec"] = float(center.ra.deg), float(center.dec.deg)
-                cutout = cut_from_cube(cube, CubeCutRequest(center=center, size=size,
-                                                            product=product))
+                cutout = cut_from_cube(cube, request)
                 ny, nx = cutout.shape
                 result["size_x"], result["size_y"] = nx, ny
                 path = os.path.join(output_path, default_tpf_name(cube_file, center, cutout.shape))
@@ -123,12 +145,12 @@ def _message(exc):
     return str(exc) if isinstance(exc, AstrocutError) else f"{type(exc).__name__}: {exc}"
 
 
-def _file_order(cube_file, targets):
+def _file_order(cube_file, targets, fsspec_kwargs=None):
     """Targets sorted by where their stamps lie in the cube file (row, then column).
 
     Handles that expose a celestial ``wcs`` allow this; others keep the given order.
     """
-    with open_cube(cube_file) as cube:
+    with remote.options(fsspec_kwargs), open_cube(cube_file) as cube:
         wcs = getattr(cube, "wcs", None)
         if wcs is None:
             return list(range(len(targets)))
@@ -184,13 +206,13 @@ def _result_table(results, count):
 
 
 def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executor=None,
-                  verbose=True, product="SPOC"):
+                  verbose=True, product="SPOC", fsspec_kwargs=None):
     """Cut a target pixel file for every target from one cube.
 
     Parameters
     ----------
     cube_file : str
-        The cube.
+        The cube: a path, or a URL (``s3://``, ``https://`` ...; needs ``astrocut[remote]``).
     targets : `~astropy.table.Table`, str or list
         A table (or CSV path) with ``ra``, ``dec`` (degrees) and optional ``size`` (pixels;
         ``size_y`` for rows) and ``name`` columns, or a list of SkyCoord / "ra dec" strings.
@@ -203,6 +225,9 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
         ``dask.distributed.Client(...).get_executor()``). Results do not depend on it.
     verbose : bool
         Show progress (done/total).
+    fsspec_kwargs : dict, optional
+        For a URL: fsspec options (``anon``, ``endpoint_url``, credentials, ``headers``);
+        they travel with each chunk to the executor's workers.
 
     Returns
     -------
@@ -210,14 +235,17 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
         One row per target, in input order: name, ra, dec, size_x, size_y, path, status
         (``"ok"`` or ``"error"``) and message.
     """
-    cube_file = os.path.abspath(check_input_file(cube_file, "cube_file"))
+    cube_file = check_input(cube_file, "cube_file")
+    if not remote.is_url(cube_file):
+        cube_file = os.path.abspath(cube_file)
     rows = read_targets(targets, cutout_size)
     output_path = os.path.abspath(prepare_directory(output_path, "output_path"))
     progress = Progress(len(rows), "Cutting targets", verbose)
-    chunks = _chunks_for(_file_order(cube_file, rows), executor)
+    chunks = _chunks_for(_file_order(cube_file, rows, fsspec_kwargs), executor)
 
     tasks = [(indices, _cut_cube_chunk,
-              (cube_file, [rows[index] for index in indices], output_path, product))
+              (cube_file, [rows[index] for index in indices], output_path, product,
+               fsspec_kwargs))
              for indices in chunks]
     started = time.perf_counter()
     results = _run(tasks, executor, progress)
@@ -229,7 +257,7 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
 
 
 def _cut_images_chunk(input_files, targets, output_dir, single_outfile, cutout_prefix,
-                      extension, drop_after):
+                      extension, drop_after, fsspec_kwargs=None):
     from .images import fits_cut
 
     results = []
@@ -240,7 +268,8 @@ def _cut_images_chunk(input_files, targets, output_dir, single_outfile, cutout_p
             result["ra"], result["dec"] = float(center.ra.deg), float(center.dec.deg)
             written = fits_cut(input_files, center, target["size"], extension=extension,
                                single_outfile=single_outfile, cutout_prefix=cutout_prefix,
-                               output_dir=output_dir, drop_after=drop_after)
+                               output_dir=output_dir, drop_after=drop_after,
+                               fsspec_kwargs=fsspec_kwargs)
             paths = [written] if isinstance(written, str) else written
             result["path"] = ";".join(paths)
             result["size_x"], result["size_y"] = _whole(size.nx), _whole(size.ny)
@@ -253,7 +282,7 @@ def _cut_images_chunk(input_files, targets, output_dir, single_outfile, cutout_p
 
 def fits_cut_many(input_files, targets, cutout_size=None, output_dir=".", executor=None,
                   single_outfile=True, cutout_prefix="cutout", extension=None, drop_after=None,
-                  verbose=True):
+                  verbose=True, fsspec_kwargs=None):
     """:func:`astrocut.fits_cut` for many positions, optionally on an executor.
 
     ``targets`` is as for :func:`cube_cut_many`. Returns the same kind of result table;
@@ -268,7 +297,7 @@ def fits_cut_many(input_files, targets, cutout_size=None, output_dir=".", execut
 
     tasks = [(indices, _cut_images_chunk,
               (files, [rows[index] for index in indices], output_dir, single_outfile,
-               cutout_prefix, extension, drop_after))
+               cutout_prefix, extension, drop_after, fsspec_kwargs))
              for indices in chunks]
     return _result_table(_run(tasks, executor, progress), len(rows))
 

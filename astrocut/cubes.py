@@ -3,7 +3,8 @@
 import os
 import time
 
-from .dispatch import (check_input_file, check_max_memory, file_list_argument, hook,
+from . import remote
+from .dispatch import (check_input, check_input_file, check_max_memory, file_list_argument, hook,
                        identify_required, read_into_memory, write_cutouts)
 from .errors import InvalidInputError, PluginError
 from .geometry import parse_coordinates, parse_cutout_size
@@ -67,8 +68,11 @@ class CubeFactory:
 
 
 def open_cube(cube_file):
-    """Open a cube through its plugin; the handle is a context manager."""
-    cube_file = check_input_file(cube_file, "cube_file")
+    """Open a cube (a path or URL) through its plugin; the handle is a context manager.
+
+    A URL is read with the ``fsspec_kwargs`` of the enclosing :func:`astrocut.remote.options`.
+    """
+    cube_file = check_input(cube_file, "cube_file")
     product = identify_required(cube_file, "a cube")
     cube = hook().astrocut_open_cube(path=cube_file, product=product)
     if cube is None:
@@ -91,7 +95,7 @@ def cut_from_cube(cube, request):
 
 def cube_base_name(cube_file):
     """The cube's file name without a trailing ``-cube.fits`` or ``.fits``."""
-    name = os.path.basename(os.fspath(cube_file))
+    name = os.path.basename(os.fspath(cube_file).split("?")[0].rstrip("/"))
     for suffix in ("-cube.fits", ".fits"):
         if name.endswith(suffix):
             return name[: -len(suffix)]
@@ -109,7 +113,7 @@ class CutoutFactory:
     """Cut target pixel files out of cube files."""
 
     def cube_cut(self, cube_file, coordinates, cutout_size, product="SPOC", target_pixel_file=None,
-                 output_path=".", memory_only=False, verbose=False):
+                 output_path=".", memory_only=False, verbose=False, fsspec_kwargs=None):
         """Cut a stamp around ``coordinates`` from ``cube_file`` and write a target pixel file.
 
         Parameters
@@ -131,6 +135,9 @@ class CutoutFactory:
             Return an `~astropy.io.fits.HDUList` and write nothing.
         verbose : bool
             Print the stamp's limits, shapes and timings.
+        fsspec_kwargs : dict, optional
+            For a ``cube_file`` URL (``s3://``, ``https://`` ...): fsspec options such as
+            ``anon``, ``endpoint_url``, credentials, ``headers`` (needs ``astrocut[remote]``).
 
         Returns
         -------
@@ -142,7 +149,7 @@ class CutoutFactory:
         if not memory_only:
             output_path = prepare_directory(output_path, "output_path")
         request = CubeCutRequest(center=center, size=size, product=product, verbose=verbose)
-        with open_cube(cube_file) as cube:
+        with remote.options(fsspec_kwargs), open_cube(cube_file) as cube:
             cutout = cut_from_cube(cube, request)
         (x0, y0), (ny, nx) = cutout.corner, cutout.shape
         if verbose:

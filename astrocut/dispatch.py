@@ -7,6 +7,7 @@ import warnings
 
 from .errors import InvalidInputError, PluginError
 from .plugins import get_plugin_manager
+from .remote import is_url, local_path
 
 
 def hook():
@@ -25,6 +26,14 @@ def check_input_file(path, parameter="input file"):
     return path
 
 
+def check_input(path, parameter="input file"):
+    """Like :func:`check_input_file`, but a URL (``https://``, ``s3://`` ...) is passed on
+    unchecked: opening it (astrocut.remote) says whether it exists."""
+    if isinstance(path, str) and is_url(path) and local_path(path) is None:
+        return path
+    return check_input_file(local_path(path) if isinstance(path, str) else path, parameter)
+
+
 def _astropy_warning():
     from astropy.utils.exceptions import AstropyWarning
 
@@ -33,6 +42,16 @@ def _astropy_warning():
 
 def identify(path):
     """Ask the plugins what ``path`` is; return the product name or ``None``."""
+    if is_url(path) and local_path(path) is None:
+        from . import remote
+
+        # Asked once per process per file version: the headers are all a plugin looks at.
+        reader = remote.open_ranged(path)
+        return remote.memo(reader, "identify", lambda: _identify(path, reader))
+    return _identify(path)
+
+
+def _identify(path, reader=None):
     from astropy.io import fits
 
     hdulist = None
@@ -40,7 +59,12 @@ def identify(path):
         # A damaged file makes astropy warn here; the plugin that owns it raises a clear error.
         warnings.simplefilter("ignore")
         try:
-            hdulist = fits.open(path, memmap=True, lazy_load_hdus=True)
+            if reader is None:
+                hdulist = fits.open(path, memmap=True, lazy_load_hdus=True)
+            else:
+                from .remote import RangedFile
+
+                hdulist = fits.open(RangedFile(reader), memmap=False, lazy_load_hdus=True)
         except Exception:  # not FITS (or unreadable as FITS): non-FITS plugins may still know it
             hdulist = None
     try:
@@ -94,7 +118,7 @@ def file_list_argument(file_list, parameter="file_list", entry=None, allow_urls=
     if not files:
         raise InvalidInputError(f"{parameter} is empty: give at least one file")
     entry = entry or f"{parameter} entry"
-    return [f if allow_urls and "://" in f else check_input_file(f, entry) for f in files]
+    return [check_input(f, entry) if allow_urls else check_input_file(f, entry) for f in files]
 
 
 def check_max_memory(max_memory):

@@ -14,6 +14,7 @@ import numbers
 import os
 import warnings
 
+from . import remote
 from .dispatch import file_list_argument, hook, read_into_memory, write_cutouts
 from .errors import InvalidInputError, InvalidQueryError, PluginError
 from .geometry import parse_coordinates, parse_cutout_size
@@ -78,13 +79,14 @@ def _extension(extension):
 
 
 def _cut_images(files, coordinates, cutout_size, extension=None, correct_wcs=False,
-                verbose=False):
+                verbose=False, fsspec_kwargs=None):
     """Cut ``files`` (already checked by :func:`_image_files`) through the plugins."""
     request = ImageCutRequest(files=tuple(files), center=parse_coordinates(coordinates),
                               size=parse_cutout_size(cutout_size),
                               extension=_extension(extension), correct_wcs=bool(correct_wcs),
                               verbose=bool(verbose))
-    cutouts = hook().astrocut_cut_images(request=request)
+    with remote.options(fsspec_kwargs):
+        cutouts = hook().astrocut_cut_images(request=request)
     if cutouts is None:
         raise PluginError(f"no installed plugin cuts images such as {files[0]!r}")
     if not cutouts:
@@ -117,7 +119,7 @@ def _all_or_nothing():
 
 def fits_cut(input_files, coordinates, cutout_size, correct_wcs=False, extension=None,
              single_outfile=True, cutout_prefix="cutout", output_dir=".", memory_only=False,
-             drop_after=None, verbose=False):
+             drop_after=None, verbose=False, fsspec_kwargs=None):
     """Make the same cutout from each of several aligned FITS images.
 
     No check is made that the images are aligned: the stamp is placed on each image with
@@ -149,6 +151,10 @@ def fits_cut(input_files, coordinates, cutout_size, correct_wcs=False, extension
         When not empty, per-input names use the input's file stem up to this text.
     verbose : bool
         Print what is cut and written.
+    fsspec_kwargs : dict, optional
+        For URL inputs (``s3://``, ``https://`` ...): fsspec options such as ``anon``,
+        ``endpoint_url``, credentials, ``headers`` (needs ``astrocut[remote]``). Only the
+        headers and the stamp's bytes are read.
 
     Returns
     -------
@@ -170,7 +176,7 @@ def fits_cut(input_files, coordinates, cutout_size, correct_wcs=False, extension
                       "cutout keeps the input's WCS (SIP included) with CRPIX shifted",
                       DeprecationWarning, stacklevel=2)
     request, cutouts = _cut_images(_image_files(input_files), coordinates, cutout_size,
-                                   extension, correct_wcs, verbose)
+                                   extension, correct_wcs, verbose, fsspec_kwargs)
     center = request.center
     groups = [cutouts] if single_outfile else _group_by_input(cutouts)
     if memory_only:
@@ -189,7 +195,7 @@ def fits_cut(input_files, coordinates, cutout_size, correct_wcs=False, extension
 def img_cut(input_files, coordinates, cutout_size, stretch="asinh", minmax_percent=None,
             minmax_value=None, invert=False, img_format="jpg", colorize=False,
             cutout_prefix="cutout", output_dir=".", drop_after=None, verbose=False,
-            extension=None):
+            extension=None, fsspec_kwargs=None):
     """Make the same cutout from each image and save it as a PNG or JPG picture.
 
     The pictures are oriented as astronomers view images: the first row of the data at the
@@ -222,6 +228,8 @@ def img_cut(input_files, coordinates, cutout_size, stretch="asinh", minmax_perce
         Print what is cut and written.
     extension : None, int, list of int or "all"
         As for :func:`fits_cut`; one picture per cut HDU.
+    fsspec_kwargs : dict, optional
+        As for :func:`fits_cut`.
 
     Returns
     -------
@@ -251,7 +259,7 @@ def img_cut(input_files, coordinates, cutout_size, stretch="asinh", minmax_perce
         raise InvalidInputError(f"colorize needs exactly three input files (red, green, blue), "
                                 f"got {len(files)}")
     request, cutouts = _cut_images(files, coordinates, cutout_size, extension=extension,
-                                   verbose=verbose)
+                                   verbose=verbose, fsspec_kwargs=fsspec_kwargs)
     if colorize and len(cutouts) != 3:
         raise InvalidQueryError(f"colorize needs one cutout from each of the three inputs, "
                                 f"got {len(cutouts)}")

@@ -21,6 +21,7 @@ import attrs
 
 from astrocut.errors import AstrocutError
 
+from . import cache
 from .cache import memo
 from .ranges import merge_ranges
 from .rangedfile import RangedFile
@@ -50,6 +51,9 @@ class RemoteOptions:
         factory=lambda: int(_env_float("ASTROCUT_REMOTE_IN_FLIGHT", 16)))
     #: attempts after the first for a transient failure (5xx, 429, reset, short read)
     retries: int = attrs.field(factory=lambda: int(_env_float("ASTROCUT_REMOTE_RETRIES", 4)))
+    #: remote files opened in this block, reused by later opens of the same URL in it (so
+    #: one call asks for a file's size and ETag once); every :func:`options` block has its own
+    opened: dict = attrs.field(factory=dict, eq=False, repr=False)
 
 
 _CURRENT = contextvars.ContextVar("astrocut_remote_options", default=None)
@@ -67,7 +71,7 @@ def options(fsspec_kwargs=None, **settings):
     base = current_options()
     kwargs = base.fsspec_kwargs if fsspec_kwargs is None else fsspec_kwargs
     given = {k: v for k, v in settings.items() if v is not None}
-    token = _CURRENT.set(attrs.evolve(base, fsspec_kwargs=kwargs, **given))
+    token = _CURRENT.set(attrs.evolve(base, fsspec_kwargs=kwargs, opened={}, **given))
     try:
         yield _CURRENT.get()
     finally:
@@ -127,6 +131,11 @@ def open_ranged(path, fsspec_kwargs=None, *, timeout=None, max_in_flight=None, r
         settings = attrs.evolve(settings, fsspec_kwargs=fsspec_kwargs)
     given = dict(timeout=timeout, max_in_flight=max_in_flight, retries=retries)
     settings = attrs.evolve(settings, **{k: v for k, v in given.items() if v is not None})
-    from .fsspec_reader import FsspecReader
+    key = (str(path), repr(sorted(settings.fsspec_kwargs.items())), settings.timeout,
+           settings.max_in_flight, settings.retries)
+    reader = settings.opened.get(key)
+    if reader is None:
+        from .fsspec_reader import FsspecReader
 
-    return FsspecReader.open(path, settings)
+        reader = settings.opened[key] = FsspecReader.open(str(path), settings)
+    return reader

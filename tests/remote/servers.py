@@ -87,6 +87,7 @@ class RangeServer(_LoopThread):
         self.drop_every = 0
         self.short_every = 0
         self.trickle = 0.0
+        self.slow_heads = 0.0
         self.status = {}
         self.reset_counters()
 
@@ -94,6 +95,8 @@ class RangeServer(_LoopThread):
         self.requests = 0
         self.gets = 0
         self.bytes_sent = 0
+        self.active = 0
+        self.max_active = 0  # most GETs answered at once
 
     def put(self, name, data):
         """Serve ``data`` as ``/name`` (replacing it gives a new ETag)."""
@@ -102,9 +105,22 @@ class RangeServer(_LoopThread):
 
     async def _handle(self, request):
         self.requests += 1
+        get = request.method != "HEAD"
+        if get:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            return await self._answer(request)
+        finally:
+            if get:
+                self.active -= 1
+
+    async def _answer(self, request):
         name = request.match_info["name"]
         if self.latency:
             await asyncio.sleep(self.latency)
+        if self.slow_heads and request.method == "HEAD":
+            await asyncio.sleep(self.slow_heads)
         if name in self.status:
             return web.Response(status=self.status[name])
         if name not in self.files:

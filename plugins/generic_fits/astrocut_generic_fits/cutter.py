@@ -130,12 +130,24 @@ def _display_name(path):
 
 
 def _open(path):
+    """``(hdulist, reader)``: ``reader`` is the ranged reader of a URL, else ``None``."""
     from astropy.io import fits
 
+    from astrocut import remote
+
+    reader = None
+    local = remote.local_path(str(path))
     try:
+        if local is None:
+            # URLs: headers through a small read-ahead buffer, pixels as byte ranges.
+            reader = remote.open_ranged(str(path))
+            return fits.open(remote.RangedFile(reader), lazy_load_hdus=True,
+                             memmap=False), reader
         # memmap left to astropy (None): memory-maps where it can, yet still lets
         # hdu.section scale BZERO/BSCALE/BLANK images, which a strict memmap=True refuses.
-        return fits.open(path, lazy_load_hdus=True)
+        return fits.open(local, lazy_load_hdus=True), None
+    except AstrocutError:
+        raise
     except Exception as exc:  # astropy raises OSError, ValueError, TypeError... for bad files
         raise _unreadable(path, exc) from None
 
@@ -145,9 +157,9 @@ def _unreadable(path, exc):
 
 
 def _cut_file(path, request):
-    hdulist = _open(path)
+    hdulist, reader = _open(path)
     try:
-        return _cut_hdus(hdulist, path, request)
+        return _cut_hdus(hdulist, path, request, reader)
     except (AstrocutError, KeyboardInterrupt):
         raise
     except Exception as exc:  # a damaged file fails deep inside astropy or numpy
@@ -156,7 +168,7 @@ def _cut_file(path, request):
         hdulist.close()
 
 
-def _cut_hdus(hdulist, path, request):
+def _cut_hdus(hdulist, path, request, reader=None):
     result = _FileResult()
     misses = []
     for index in _candidate_hdus(hdulist, request.extension, path, result):
@@ -173,7 +185,7 @@ def _cut_hdus(hdulist, path, request):
         _check_complete(hdu, path)
         result.usable += 1
         try:
-            result.cutouts.append(_cut_hdu(hdu, wcs, index, path, source, request))
+            result.cutouts.append(_cut_hdu(hdu, wcs, index, path, source, request, reader))
         except InvalidQueryError as exc:
             misses.append(str(exc))
         if request.extension is None:
@@ -337,7 +349,24 @@ def _output_dtype(dtype):
     return np.dtype(np.float32) if dtype.itemsize <= 2 else np.dtype(np.float64)
 
 
-def _read_window(hdu, image_slices):
+_PLAIN_TYPES = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
+
+
+def _read_rows_remote(hdu, image_slices, reader):
+    """The window of a plain image read as one byte range per row (``reader``: a URL's)."""
+    rows, columns = image_slices
+    header = hdu.header
+    dtype = np.dtype(_PLAIN_TYPES[header["BITPIX"]])
+    width = header["NAXIS1"]
+    start = hdu.fileinfo()["datLoc"]
+    n_cols = columns.stop - columns.start
+    ranges = [(start + (row * width + columns.start) * dtype.itemsize, n_cols * dtype.itemsize)
+              for row in range(rows.start, rows.stop)]
+    data = b"".join(reader.read_ranges(ranges))
+    return np.frombuffer(data, dtype=dtype).reshape(rows.stop - rows.start, n_cols).copy()
+
+
+def _read_window(hdu, image_slices, reader=None):
     """The image pixels in ``image_slices`` (rows, columns) as floating point.
 
     ``hdu.section`` reads only what the window needs. For plain pixels it is asked for
@@ -355,7 +384,13 @@ def _read_window(hdu, image_slices):
     header = hdu.header
     window = (isinstance(hdu, fits.CompImageHDU) or header.get("BSCALE", 1) != 1
               or header.get("BZERO", 0) != 0)
-    block = hdu.section[rows, columns] if window else hdu.section[rows][:, columns]
+    if reader is not None and not window:
+        # Over the network whole rows would cost the image's width; the stamp's columns
+        # are read instead (a copy already, in FITS byte order as astropy gives it).
+        block = _read_rows_remote(hdu, image_slices, reader)
+        window = True
+    else:
+        block = hdu.section[rows, columns] if window else hdu.section[rows][:, columns]
     if block.dtype.kind == "f":
         # A copy of whole rows' columns: the cutout must not hold the input's memory map.
         return block if window else np.array(block)
@@ -366,13 +401,13 @@ def _read_window(hdu, image_slices):
     return out
 
 
-def _cut_hdu(hdu, wcs, index, path, source, request):
+def _cut_hdu(hdu, wcs, index, path, source, request, reader=None):
     image_shape = (hdu.header["NAXIS2"], hdu.header["NAXIS1"])
     # Far outside a distorted image the SIP inversion diverges and warns; stamp_window
     # (geometry.center_pixel) silences that and reports the miss itself.
     corner, stamp_shape = stamp_window(wcs, request.center, request.size, image_shape, source)
     image_slices, stamp_slices = overlap(corner, stamp_shape, image_shape)
-    block = _read_window(hdu, image_slices)
+    block = _read_window(hdu, image_slices, reader)
     if block.shape == tuple(stamp_shape):
         data = block
     else:
