@@ -9,7 +9,9 @@ import numbers
 import numpy as np
 
 from .errors import InvalidInputError, InvalidQueryError
-from .models import CutoutSize
+# side_in_pixels lives with CutoutSize (models imports nothing of ours but errors, so
+# geometry -> models is the only direction); it stays importable from here.
+from .models import CutoutSize, side_in_pixels  # noqa: F401
 
 
 def parse_coordinates(coordinates):
@@ -86,26 +88,6 @@ def _check_side(side):
         raise InvalidInputError(f"cutout_size side {side!r} is not a number")
     if not np.isfinite(value) or value <= 0:
         raise InvalidInputError(f"cutout_size sides must be positive, got {side}")
-
-
-def side_in_pixels(side, wcs, axis):
-    """Whole pixels for one side of a stamp (angles use the WCS pixel scale along ``axis``)."""
-    import astropy.units as u
-
-    if isinstance(side, u.Quantity):
-        if side.unit == u.pixel:
-            value = side.value
-        else:
-            from astropy.wcs.utils import proj_plane_pixel_scales
-
-            scale = proj_plane_pixel_scales(wcs.celestial)[axis] * u.Unit(wcs.celestial.wcs.cunit[axis] or "deg")
-            value = (side / scale).decompose().value
-    else:
-        value = side
-    pixels = int(np.round(value))
-    if pixels < 1:
-        raise InvalidInputError(f"cutout_size side {side} is smaller than one pixel")
-    return pixels
 
 
 def stamp_corner(center_pixel, npix):

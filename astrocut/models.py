@@ -9,6 +9,8 @@ from typing import Any, Optional
 import attrs
 import numpy as np
 
+from .errors import InvalidInputError
+
 
 @attrs.frozen
 class CutoutSize:
@@ -23,9 +25,27 @@ class CutoutSize:
 
     def to_pixels(self, wcs):
         """Return ``(nx, ny)`` as whole pixels, converting angles with ``wcs``'s pixel scale."""
-        from .geometry import side_in_pixels
-
         return side_in_pixels(self.nx, wcs, axis=0), side_in_pixels(self.ny, wcs, axis=1)
+
+
+def side_in_pixels(side, wcs, axis):
+    """Whole pixels for one side of a stamp (angles use the WCS pixel scale along ``axis``)."""
+    import astropy.units as u
+
+    if isinstance(side, u.Quantity):
+        if side.unit == u.pixel:
+            value = side.value
+        else:
+            from astropy.wcs.utils import proj_plane_pixel_scales
+
+            scale = proj_plane_pixel_scales(wcs.celestial)[axis] * u.Unit(wcs.celestial.wcs.cunit[axis] or "deg")
+            value = (side / scale).decompose().value
+    else:
+        value = side
+    pixels = int(np.round(value))
+    if pixels < 1:
+        raise InvalidInputError(f"cutout_size side {side} is smaller than one pixel")
+    return pixels
 
 
 @attrs.frozen

@@ -1,0 +1,64 @@
+"""The core's layout rules: no import cycle between its modules, no module over ~400 lines."""
+
+import ast
+import os
+
+import astrocut
+
+CORE = os.path.dirname(astrocut.__file__)
+MAX_LINES = 420  # "about 400"
+
+
+def _core_modules():
+    for folder, _, names in os.walk(CORE):
+        for name in names:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                dotted = os.path.relpath(path, os.path.dirname(CORE))[:-3].replace(os.sep, ".")
+                yield dotted.removesuffix(".__init__"), path
+
+
+def _imports(module, path):
+    """Core modules ``module`` imports, at module level or inside a function."""
+    tree = ast.parse(open(path).read())
+    package = module if path.endswith("__init__.py") else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("astrocut.")}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            if base == "astrocut" or base.startswith("astrocut."):
+                found.add(base)
+                found |= {f"{base}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_no_import_cycle_in_the_core():
+    modules = dict(_core_modules())
+    graph = {m: {i for i in _imports(m, p) if i in modules and i != m} for m, p in modules.items()}
+    # The package imports its modules to re-export them; cycles through it are not cycles.
+    graph = {m: deps - {"astrocut"} for m, deps in graph.items() if m != "astrocut"}
+
+    def visit(node, stack):
+        for dep in graph.get(node, ()):
+            if dep in stack:
+                raise AssertionError(" -> ".join(stack[stack.index(dep):] + [dep]))
+            visit(dep, stack + [dep])
+
+    for module in graph:
+        visit(module, [module])
+
+
+def test_geometry_and_models_import_in_one_direction():
+    modules = dict(_core_modules())
+    assert "astrocut.models" in _imports("astrocut.geometry", modules["astrocut.geometry"])
+    assert "astrocut.geometry" not in _imports("astrocut.models", modules["astrocut.models"])
+
+
+def test_no_core_module_over_about_400_lines():
+    long = {m: n for m, p in _core_modules() if (n := len(open(p).read().splitlines())) > MAX_LINES}
+    assert long == {}
