@@ -11,6 +11,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
+from . import log as _log  # noqa: E402,F401  (the astrocut logger's default handler)
 from .bulk import cube_cut_many, fits_cut_many  # noqa: E402
 from .cubes import CubeFactory, CutoutFactory  # noqa: E402
 from .images import fits_cut, img_cut  # noqa: E402

@@ -44,6 +44,8 @@ def cmd_plugins(args):
         print(f"    hooks: {', '.join(info.hooks) or '-'}")
     for error in manager.load_errors:
         print(f"{error.name}  FAILED TO LOAD ({error.entry_point}): {error.error}")
+    for error in manager.call_errors:
+        print(f"{error.name}  RAISED IN {error.hook} (skipped): {error.error}")
     return 0
 
 

@@ -67,10 +67,20 @@ def _identify(path, reader=None):
                 hdulist = fits.open(RangedFile(reader), memmap=False, lazy_load_hdus=True)
         except Exception:  # not FITS (or unreadable as FITS): non-FITS plugins may still know it
             hdulist = None
+    manager = get_plugin_manager()
     try:
+        manager.isolated_failures()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=_astropy_warning())
-            return hook().astrocut_identify(path=path, hdulist=hdulist)
+            kind = manager.hook.astrocut_identify(path=path, hdulist=hdulist)
+        failures = manager.isolated_failures()
+        if kind is None and failures:
+            # Each plugin was asked; none claimed the file and one tripped over it.
+            raise InvalidInputError(f"{path!r} could not be read: {failures[0].error} "
+                                    f"(plugin {failures[0].name!r})")
+        return kind
+    except InvalidInputError:
+        raise
     except Exception as exc:
         # A plugin tripping over a damaged file is a problem with the file, not a crash.
         raise InvalidInputError(f"{path!r} could not be read: {type(exc).__name__}: {exc}") from None
