@@ -99,7 +99,9 @@ def astrocut_write(cutouts, format, path, options):
 
 @hookimpl
 def astrocut_register_commands(subparsers):
-    """Add ``astrocut simulate`` and ``astrocut demo``."""
+    """Add ``astrocut simulate``, ``demo``, ``index`` and ``find``."""
+    from . import collection_commands
     from .commands import register
 
     register(subparsers)
+    collection_commands.register(subparsers)
