@@ -251,3 +251,43 @@ def test_index_and_find_commands(cube_set, tmp_path, capsys):
     assert main(["index", str(tmp_path), "-o", str(tmp_path / "x.ecsv")]) == 1
     assert "holds no TESS cube" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "x.ecsv")
+
+
+def test_cubes_over_http_are_indexed_from_a_few_ranges(cube_set, tmp_path):
+    pytest.importorskip("fsspec")
+    pytest.importorskip("aiohttp")
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "remote"))
+    from servers import RangeServer
+
+    from astrocut import remote
+
+    directory, made = cube_set
+    keys = [(1, 1, 1), (27, 1, 1)]
+    local = CubeCollection.load([made[key][0] for key in keys])
+    remote.cache.clear()
+    with RangeServer() as server:
+        for key in keys:
+            with open(made[key][0], "rb") as handle:
+                server.put(os.path.basename(made[key][0]), handle.read())
+        urls = [f"{server.url}/{os.path.basename(made[key][0])}" for key in keys]
+        collection = CubeCollection.load(urls)
+        total = sum(os.path.getsize(made[key][0]) for key in keys)
+        assert 0 < server.bytes_sent < total / 2
+    assert [e.path for e in collection.entries] == urls
+    for mine, theirs in zip(collection.entries, local.entries, strict=True):
+        assert attrs_without_path(mine) == attrs_without_path(theirs)
+    wcs, _ = truth_wcs(made[(1, 1, 1)][0])
+    ra, dec = wcs.all_pix2world([[10.0, 20.0]], 0)[0]
+    assert [e.path for e in collection.find(f"{ra} {dec}")] == urls
+    index = collection.write(tmp_path / "remote.ecsv")
+    assert [e.path for e in CubeCollection.load(index).entries] == urls
+
+
+def attrs_without_path(entry):
+    import attrs
+
+    values = attrs.asdict(entry)
+    values.pop("path")
+    return values

@@ -17,6 +17,7 @@ from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
 from astrocut.errors import InvalidInputError
+from astrocut.remote import open_ranged
 
 from .cutout import (_WCS_KEY, VALID_CTYPE2, _build_wcs, _choose_wcs_row, _row_values,
                      table_dtype)
@@ -76,61 +77,6 @@ class CubeHeaders:
 
 
 # ------------------------------------------------------------------------- ranged reads
-
-class _LocalRanged:
-    """The local-file face of ``astrocut.remote.open_ranged``, used when that is absent."""
-
-    def __init__(self, path):
-        try:
-            self._handle = open(path, "rb", buffering=0)
-        except OSError as exc:
-            raise InvalidInputError(f"cannot open cube {path!r}: {exc.strerror}") from None
-        self.size = os.fstat(self._handle.fileno()).st_size
-
-    def read_ranges(self, ranges):
-        return [os.pread(self._handle.fileno(), length, offset) for offset, length in ranges]
-
-    def close(self):
-        self._handle.close()
-
-
-class _FsspecRanged:
-    def __init__(self, url, fsspec_kwargs):
-        try:
-            import fsspec
-        except ImportError:
-            raise InvalidInputError(f"reading {url!r} needs fsspec: pip install "
-                                    f"'astrocut[remote]'") from None
-        try:
-            self._file = fsspec.open(url, "rb", **(fsspec_kwargs or {})).open()
-            self.size = self._file.size
-        except Exception as exc:
-            raise InvalidInputError(f"cannot open cube {url!r} ({type(exc).__name__}: "
-                                    f"{exc})") from None
-
-    def read_ranges(self, ranges):
-        out = []
-        for offset, length in ranges:
-            self._file.seek(offset)
-            out.append(self._file.read(length))
-        return out
-
-    def close(self):
-        self._file.close()
-
-
-def open_ranged(path, fsspec_kwargs=None):
-    """Ranged reads of ``path`` through ``astrocut.remote`` when it is installed."""
-    try:
-        from astrocut.remote import open_ranged as shared
-    except ImportError:
-        shared = None
-    if shared is not None:
-        return shared(path, fsspec_kwargs=fsspec_kwargs)
-    if "://" in path:
-        return _FsspecRanged(path, fsspec_kwargs)
-    return _LocalRanged(path)
-
 
 class _Stream:
     """``seek``/``tell``/``read`` over ranged reads for the header reader (which reads one
