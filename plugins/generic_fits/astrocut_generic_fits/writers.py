@@ -44,7 +44,9 @@ def primary_hdu(center):
     primary = fits.PrimaryHDU()
     primary.header.extend([
         ("ORIGIN", "astrocut", "software that created this file"),
-        ("DATE", datetime.date.today().isoformat(), "file creation date"),
+        # UTC, so the bytes written do not depend on the machine's time zone.
+        ("DATE", datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
+         "file creation date"),
         ("PROCVER", __version__, "software version"),
         ("RA_OBJ", float(center.ra.deg), "[deg] right ascension of the cutout centre"),
         ("DEC_OBJ", float(center.dec.deg), "[deg] declination of the cutout centre")])
