@@ -1,0 +1,155 @@
+"""Cutting Roman images: the same stamp from every aligned array, with an exact GWCS.
+
+Decisions
+---------
+* Placement is the core's (``astrocut.geometry.stamp_window``), given a TAN WCS that is exact
+  at the target (:func:`.fits_wcs.local_wcs`), so stamps on ASDF and FITS images follow one
+  rule and angular sizes use the GWCS's local pixel scale.
+* Every array whose last two axes are the science array's (err, dq, var_*, context ...) is
+  cut with the same window, so the full form of a cutout is a consistent data model. Pixels
+  off the image get ``fill_value``; integer arrays get it as an integer where it is one, 0
+  where it is not (NaN), since an integer array cannot hold NaN.
+* The cutout's GWCS is composed (:func:`.gwcs_cutout.cutout_gwcs`), never edited, so its
+  world coordinates equal the original's at every pixel.
+"""
+
+import copy
+import os
+import warnings
+
+import attrs
+import numpy as np
+
+from astrocut.errors import InputWarning, InvalidQueryError
+from astrocut.geometry import overlap, stamp_window
+from astrocut.models import ImageCutout
+
+from . import fits_wcs, reader
+from .gwcs_cutout import cutout_gwcs
+
+
+@attrs.define
+class GwcsCutout(ImageCutout):
+    """An :class:`~astrocut.models.ImageCutout` of an ASDF image, with what ASDF output needs.
+
+    ``header``/``wcs`` hold the FITS WCS fitted to ``gwcs`` (for FITS and picture writers);
+    ``arrays`` maps each aligned array's name to its cut (``data`` among them); ``meta`` is
+    the input's metadata (a plain copy) and ``level`` its product level (``"l2"``, ``"l3"``).
+    """
+
+    gwcs: object = None
+    arrays: dict = attrs.Factory(dict)
+    meta: dict = attrs.Factory(dict)
+    level: object = None
+    extras: dict = attrs.Factory(dict)
+    node_class: object = None
+    max_separation: float = 0.0
+    sigma: float = 0.0
+
+
+def cut_asdf_images(request):
+    """Cut ``request``'s stamp from every ASDF file in it; skipped misses warn (InputWarning)."""
+    cutouts = []
+    for path in request.files:
+        try:
+            cutouts.append(cut_file(path, request.center, request.size, request.fill_value))
+        except InvalidQueryError as exc:
+            warnings.warn(f"skipping {path}: {exc}", InputWarning, stacklevel=3)
+    return cutouts
+
+
+def cut_file(path, center, size, fill_value=np.nan):
+    """Cut one stamp from the ASDF file ``path``; raise InvalidQueryError when it misses."""
+    with reader.open_asdf(path) as handle:
+        node = reader.image_node(handle.tree, path)
+        original = node["meta"]["wcs"]
+        source = os.path.basename(os.fspath(path))
+        x, y = fits_wcs.target_pixel(original, center)
+        if not (np.isfinite(x) and np.isfinite(y)):
+            raise InvalidQueryError(f"{center.ra.deg:.6f} {center.dec.deg:.6f} is not in "
+                                    f"the footprint of {source}")
+        image_shape = tuple(node["data"].shape)
+        corner, shape = stamp_window(fits_wcs.local_wcs(original, x, y), center, size,
+                                     image_shape, source)
+        arrays = {name: cut_array(node[name], corner, shape, fill_value)
+                  for name in reader.aligned_arrays(node)}
+        stamp_gwcs = cutout_gwcs(original, corner, shape)
+        meta = _plain(node["meta"])
+        level = reader.product_level(node)
+        extras = {name: _detached(value) for name, value in node.items()
+                  if name != "meta" and name not in arrays}
+        node_class = type(node) if type(node).__module__.startswith("roman_datamodels") else None
+    wcs, max_sep, sigma = fits_wcs.fitted_fits_wcs(stamp_gwcs, shape)
+    header = _header(wcs, path, corner, max_sep, sigma, meta)
+    return GwcsCutout(data=arrays["data"], header=header, wcs=wcs, corner=corner, center=center,
+                      source=os.fspath(path), extension=0, gwcs=stamp_gwcs, arrays=arrays,
+                      meta=meta, level=level, extras=extras, node_class=node_class,
+                      max_separation=max_sep, sigma=sigma)
+
+
+def cut_array(array, corner, shape, fill_value):
+    """The stamp of ``array`` (any leading axes kept), padded with ``fill_value``."""
+    image_slices, stamp_slices = overlap(corner, shape, tuple(array.shape[-2:]))
+    dtype = np.dtype(array.dtype)
+    fill = _fill_for(dtype, fill_value)
+    out = np.full(tuple(array.shape[:-2]) + tuple(shape), fill, dtype=dtype.newbyteorder("="))
+    window = np.asarray(array[(Ellipsis,) + image_slices])
+    out[(Ellipsis,) + stamp_slices] = getattr(window, "value", window)
+    return out
+
+
+def _fill_for(dtype, fill_value):
+    if np.issubdtype(dtype, np.integer) or dtype == bool:
+        try:
+            return int(fill_value)
+        except (TypeError, ValueError, OverflowError):
+            return 0
+    return fill_value
+
+
+def _plain(meta):
+    """A deep copy of ``meta`` detached from the open file (its GWCS included)."""
+    try:
+        return copy.deepcopy(dict(meta))
+    except Exception:  # a node asdf cannot copy is left out rather than kept open
+        return {key: value for key, value in dict(meta).items() if key != "wcs"}
+
+
+def _detached(value):
+    """``value`` with no reference into the open file (arrays are read into memory)."""
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        array = np.array(value)
+        return getattr(array, "value", array)
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # an object asdf cannot copy is kept as it is
+        return value
+
+
+def _header(wcs, path, corner, max_sep, sigma, meta):
+    from astropy.io import fits
+
+    header = wcs.to_header(relax=True)
+    header["ORIG_FLE"] = (os.path.basename(os.fspath(path)), "input file of this cutout")
+    header["CUT_X0"] = (int(corner[0]), "0-based input column of the first cutout pixel")
+    header["CUT_Y0"] = (int(corner[1]), "0-based input row of the first cutout pixel")
+    header["WCS_MSEP"] = (max_sep, "[deg] max separation of this WCS from the GWCS")
+    header["WCS_SIG"] = (sigma, "[deg] rss separation of this WCS from the GWCS")
+    for keyword, value in _meta_keywords(meta):
+        header[keyword] = value
+    return fits.Header(header)
+
+
+def _meta_keywords(meta):
+    """A few descriptive keywords from Roman metadata, where present."""
+    found = []
+    telescope = meta.get("telescope")
+    if isinstance(telescope, str):
+        found.append(("TELESCOP", telescope))
+    instrument = meta.get("instrument") or {}
+    for key, keyword in (("name", "INSTRUME"), ("detector", "DETECTOR"),
+                         ("optical_element", "FILTER")):
+        value = instrument.get(key) if hasattr(instrument, "get") else None
+        if isinstance(value, str):
+            found.append((keyword, value))
+    return found

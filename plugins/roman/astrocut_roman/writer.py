@@ -1,0 +1,95 @@
+"""Writing GWCS cutouts as ASDF, in the lite or the full form, each file atomically.
+
+* Lite: ``roman.data`` and ``roman.meta`` holding the cutout's GWCS, the input file's name
+  and the requested position: what a cutout needs and nothing more.
+* Full: the input's data model with every aligned array cut the same way, its metadata kept,
+  ``meta.wcs`` replaced by the cutout's GWCS and ``meta.wcsinfo.s_region`` by the cutout's
+  footprint. When the input was a Roman data model (a tagged ``WfiImage``/``WfiMosaic``),
+  the cutout is written as the same model only if roman_datamodels validates it; otherwise
+  it is written as a plain tree, and says so in ``meta.astrocut_note``, rather than claim
+  to be a model it is not.
+"""
+
+import logging
+import os
+
+from astrocut.errors import InvalidInputError
+from astrocut.output import atomic_path
+
+from .reader import MISSION_KEY
+
+log = logging.getLogger(__name__)
+
+
+def write_asdf(cutouts, path, options):
+    """Write one GWCS cutout to ``path``; ``options["lite"]`` (default True) picks the form."""
+    import asdf
+
+    if len(cutouts) != 1:
+        raise InvalidInputError(f"an ASDF cutout file holds one cutout, got {len(cutouts)}: "
+                                f"write one file per input")
+    cutout = cutouts[0]
+    lite = bool(options.get("lite", True))
+    node = lite_node(cutout) if lite else full_node(cutout, os.path.basename(os.fspath(path)))
+    with atomic_path(path) as temporary:
+        asdf.AsdfFile({MISSION_KEY: node}).write_to(temporary)
+    return os.fspath(path)
+
+
+def _position(cutout):
+    return f"{cutout.center.ra.deg:.8f} {cutout.center.dec.deg:.8f}"
+
+
+def lite_node(cutout):
+    return {"meta": {"wcs": cutout.gwcs, "orig_file": os.path.basename(cutout.source),
+                     "coordinate": _position(cutout)},
+            "data": cutout.arrays["data"]}
+
+
+def full_node(cutout, filename):
+    meta = dict(cutout.meta)
+    if "filename" in meta:
+        meta["filename"] = filename
+    meta["wcs"] = cutout.gwcs
+    meta["orig_file"] = os.path.basename(cutout.source)
+    meta["coordinate"] = _position(cutout)
+    if "wcsinfo" in meta and hasattr(meta["wcsinfo"], "keys"):
+        wcsinfo = dict(meta["wcsinfo"])
+        wcsinfo["s_region"] = footprint_region(cutout.gwcs)
+        meta["wcsinfo"] = wcsinfo
+    content = dict(cutout.extras)
+    content.update(cutout.arrays)
+    content["meta"] = meta
+    model = _as_model(cutout.node_class, content)
+    if model is not None:
+        return model
+    if cutout.node_class is not None:
+        meta["astrocut_note"] = (f"written as a plain tree: roman_datamodels does not validate "
+                                 f"it as a {cutout.node_class.__name__}")
+    return content
+
+
+def _as_model(node_class, content):
+    """The tagged Roman node for ``content``, or ``None`` when it does not validate."""
+    if node_class is None:
+        return None
+    try:
+        from roman_datamodels import datamodels
+
+        model_class = datamodels.MODEL_REGISTRY.get(node_class)
+        if model_class is None:
+            return None
+        node = node_class(content)
+        model_class(node).validate()
+        return node
+    except Exception as exc:  # roman_datamodels absent, or the cut model is not valid
+        log.info("full cutout not written as %s: %s", getattr(node_class, "__name__", node_class), exc)
+        return None
+
+
+def footprint_region(gwcs):
+    """``POLYGON ICRS ...`` of the four outer pixel corners of a GWCS's bounding box."""
+    import numpy as np
+
+    corners = np.asarray(gwcs.footprint(axis_type="spatial"))
+    return "POLYGON ICRS " + " ".join(f"{value:.9f}" for value in corners.ravel())
