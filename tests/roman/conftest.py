@@ -37,16 +37,3 @@ def l3_file(roman_dir):
 @pytest.fixture(scope="session")
 def plain_file(roman_dir):
     return str(_make(roman_files.make_plain, roman_dir / "plain_tree.asdf"))
-
-
-def gwcs_of(path):
-    import asdf
-
-    with asdf.open(path, lazy_load=False) as handle:
-        return handle.tree["roman"]["meta"]["wcs"]
-
-
-def sky_at(path, x, y):
-    """'ra dec' string of 0-based pixel (x, y) of the file's GWCS."""
-    ra, dec = gwcs_of(path)(x, y, with_bounding_box=False)
-    return f"{float(ra)!r} {float(dec)!r}"

@@ -118,3 +118,16 @@ def make_plain(path, shape=(120, 100), ra=30.0, dec=45.0, dtype=np.float64):
                       "data": data, "dq": np.zeros(shape, np.uint32)}}
     asdf.AsdfFile(tree).write_to(str(path))
     return path
+
+
+def gwcs_of(path):
+    import asdf
+
+    with asdf.open(path, lazy_load=False) as handle:
+        return handle.tree["roman"]["meta"]["wcs"]
+
+
+def sky_at(path, x, y):
+    """'ra dec' string of 0-based pixel (x, y) of the file's GWCS."""
+    ra, dec = gwcs_of(path)(x, y, with_bounding_box=False)
+    return f"{float(ra)!r} {float(dec)!r}"

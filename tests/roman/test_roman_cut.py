@@ -9,7 +9,7 @@ from astrocut import fits_cut, img_cut
 from astrocut.errors import InvalidQueryError
 from astrocut.geometry import parse_coordinates, parse_cutout_size
 
-from conftest import gwcs_of, sky_at
+from roman_files import gwcs_of, sky_at
 
 
 def cut(path, coordinates, size, fill_value=np.nan):

@@ -10,7 +10,7 @@ import pytest
 from astrocut.dispatch import write_cutouts
 from astrocut.geometry import parse_coordinates, parse_cutout_size
 
-from conftest import gwcs_of, sky_at
+from roman_files import gwcs_of, sky_at
 
 
 def cut(path, coordinates, size):
