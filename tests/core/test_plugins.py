@@ -47,7 +47,7 @@ def test_disable_variable_blocks_named_plugins(monkeypatch):
     assert manager.is_blocked("tess")
 
 
-def test_one_distribution_registers_both_built_ins_once():
+def test_one_distribution_registers_the_built_ins_once():
     import importlib.metadata
 
     from packaging.version import Version
@@ -55,7 +55,8 @@ def test_one_distribution_registers_both_built_ins_once():
     dist = importlib.metadata.distribution("astrocut")
     points = {ep.name: ep.value for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP}
     assert points == {"tess": "astrocut_tess.plugin",
-                      "generic_fits": "astrocut_generic_fits.plugin"}
+                      "generic_fits": "astrocut_generic_fits.plugin",
+                      "roman": "astrocut_roman.plugin"}
     # pip install -U must never trade this successor for the 1.x series on PyPI.
     assert Version(dist.version) > Version("1.4.0")
     assert dist.version == "2.0.0.dev0"
