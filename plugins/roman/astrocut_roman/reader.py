@@ -6,9 +6,10 @@ mosaic), each with ``data`` and ``meta.wcs``. Arrays are opened lazily and memor
 (asdf's ``memmap=True``), so slicing a stamp reads only the stamp's pages.
 """
 
+import contextlib
 import os
 
-from astrocut.errors import InvalidInputError
+from astrocut.errors import AstrocutError, InvalidInputError
 
 ASDF_MAGIC = b"#ASDF"
 MISSION_KEY = "roman"
@@ -16,12 +17,17 @@ INSTALL_HINT = "install the Roman extra: pip install 'astrocut[roman]'"
 
 
 def is_asdf(path):
-    """True when ``path`` is a local file that starts with the ASDF magic bytes."""
+    """True when ``path`` (a local file or a URL) starts with the ASDF magic bytes."""
+    from astrocut import remote
+
     try:
-        with open(os.fspath(path), "rb") as handle:
-            return handle.read(len(ASDF_MAGIC)) == ASDF_MAGIC
-    except (OSError, TypeError, ValueError):
+        with contextlib.closing(remote.open_ranged(path)) as source:
+            if source.size < len(ASDF_MAGIC):
+                return False
+            (head,) = source.read_ranges([(0, len(ASDF_MAGIC))])
+    except (AstrocutError, OSError, TypeError, ValueError):
         return False
+    return head == ASDF_MAGIC
 
 
 def require_asdf():
@@ -34,16 +40,34 @@ def require_asdf():
                                 f"missing): {INSTALL_HINT}") from None
 
 
+@contextlib.contextmanager
 def open_asdf(path):
-    """Open ``path`` with asdf, lazily and memory-mapped; raise the package's error if not."""
+    """Open ``path`` with asdf; raise the package's error if it is not readable ASDF.
+
+    Local files are memory-mapped, so a stamp reads only its own pages. A URL is read through
+    :func:`astrocut.remote.open_ranged` (the caller's ``fsspec_kwargs``, retries, timeout):
+    asdf reads the tree, then each array that is cut as one block.
+    """
     require_asdf()
     import asdf
 
-    try:
-        return asdf.open(os.fspath(path), lazy_load=True, memmap=True)
-    except Exception as exc:  # asdf raises ValueError, OSError, yaml errors ... for bad files
-        raise InvalidInputError(f"{path!r} could not be read as ASDF: "
-                                f"{type(exc).__name__}: {exc}") from None
+    from astrocut import remote
+
+    local = remote.local_path(path)
+    with contextlib.ExitStack() as stack:
+        if local is not None:
+            source, memmap = os.fspath(local), True
+        else:
+            reader = stack.enter_context(contextlib.closing(remote.open_ranged(path)))
+            source, memmap = remote.RangedFile(reader), False
+        try:
+            handle = stack.enter_context(asdf.open(source, lazy_load=True, memmap=memmap))
+        except AstrocutError:
+            raise
+        except Exception as exc:  # asdf raises ValueError, OSError, yaml errors ... for bad files
+            raise InvalidInputError(f"{path!r} could not be read as ASDF: "
+                                    f"{type(exc).__name__}: {exc}") from None
+        yield handle
 
 
 def image_node(tree, path):
