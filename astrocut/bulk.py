@@ -15,10 +15,11 @@ import numpy as np
 from . import remote
 from .cubes import cut_from_cube, default_tpf_name, open_cube
 from .dispatch import check_input, file_list_argument, write_cutouts
-from .errors import AstrocutError, InvalidInputError
+from . import runner
+from .errors import AstrocutError, InvalidInputError, WorkerError
 from .geometry import center_pixel, parse_coordinates, parse_cutout_size
 from .models import CubeCutRequest
-from .output import prepare_directory
+from .output import check_path_text, prepare_directory, refuse_overwriting_inputs
 from .progress import Progress
 
 RESULT_COLUMNS = ("name", "ra", "dec", "size_x", "size_y", "path", "status", "message")
@@ -35,7 +36,7 @@ def read_targets(targets, cutout_size=None):
 
     source = "the targets table"
     if isinstance(targets, (str, os.PathLike)):
-        path = os.fspath(targets)
+        path = check_path_text(targets, "targets file")
         if not os.path.isfile(path):
             raise InvalidInputError(f"targets file {path!r} does not exist")
         try:
@@ -98,6 +99,56 @@ def _empty_result(target):
             "path": "", "status": "error", "message": ""}
 
 
+def _input_paths(targets):
+    """The targets file, if ``targets`` is one: no TPF may be written over it."""
+    return (os.fspath(targets),) if isinstance(targets, (str, os.PathLike)) else ()
+
+
+def _find_written(results, rows, order, cube_file, output_path, started):
+    """After a worker died, add the TPFs its chunk wrote before dying to ``results``.
+
+    A TPF appears only complete (renamed into place at the end), so a file at the name a
+    target gets, written since the batch began and not reported, is this batch's result.
+    Targets are looked at in submission order (the lost chunks are the first unreported
+    ones) until every such file is matched. Targets sized as angles are left out: their
+    shape in pixels is only known from the cube's WCS.
+    """
+    reported = {os.path.basename(r["path"]) for r in results.values() if r["path"]}
+    unmatched = set()
+    with os.scandir(output_path) as entries:
+        for entry in entries:
+            if (entry.name.endswith("_astrocut.fits") and entry.name not in reported
+                    and entry.stat().st_mtime >= started):
+                unmatched.add(entry.name)
+    for index in order:
+        if not unmatched:
+            break
+        if index in results:
+            continue
+        target = rows[index]
+        try:
+            center, size = _describe(target)
+            shape = (_pixels(size.ny), _pixels(size.nx))
+        except (AstrocutError, ValueError, TypeError):
+            continue
+        name = default_tpf_name(cube_file, center, shape)
+        if name not in unmatched:
+            continue
+        unmatched.discard(name)
+        result = _empty_result(target)
+        result.update(ra=float(center.ra.deg), dec=float(center.dec.deg), size_x=shape[1],
+                      size_y=shape[0], path=os.path.join(output_path, name), status="ok",
+                      message="written before the batch stopped")
+        results[index] = result
+
+
+def _pixels(side):
+    unit = str(getattr(side, "unit", "pix"))
+    if unit not in ("pix", "pixel"):
+        raise ValueError("an angle")
+    return int(np.round(float(getattr(side, "value", side))))
+
+
 def _requests(targets, product):
     """A CubeCutRequest per target, or the error its description raises."""
     out = []
@@ -110,7 +161,7 @@ def _requests(targets, product):
     return out
 
 
-def _cut_cube_chunk(cube_file, targets, output_path, product, fsspec_kwargs=None):
+def _cut_cube_chunk(targets, cube_file, output_path, product, inputs=(), fsspec_kwargs=None):
     """Cut and write every target of one chunk, opening the cube once.
 
     A handle with a ``prefetch`` method (a cube read over the network) is told every
@@ -133,6 +184,7 @@ def _cut_cube_chunk(cube_file, targets, output_path, product, fsspec_kwargs=None
                 ny, nx = cutout.shape
                 result["size_x"], result["size_y"] = nx, ny
                 path = os.path.join(output_path, default_tpf_name(cube_file, center, cutout.shape))
+                refuse_overwriting_inputs(path, inputs, "target pixel file")
                 result["path"] = write_cutouts([cutout], "tpf", path)
                 result["status"] = "ok"
             except Exception as exc:  # one bad target must not stop a batch of thousands
@@ -164,45 +216,61 @@ def _file_order(cube_file, targets, fsspec_kwargs=None):
     return sorted(range(len(targets)), key=lambda index: keys[index])
 
 
-def _chunks(order, n_chunks):
-    size = max(1, math.ceil(len(order) / max(n_chunks, 1)))
+#: A batch is cut in up to this many chunks, so an executor's workers share the work evenly
+#: (and a killed worker loses at most one chunk's results) ...
+MAX_CHUNKS = 64
+#: ... of at least this many targets, so a small batch does not pay a cube opening per target.
+MIN_CHUNK = 8
+
+
+def _chunks(order, executor):
+    """All targets in one chunk in this process; chunks of the batch's size on an executor.
+
+    The chunk size depends on the batch only (not on the executor, whose worker count is not
+    public), so every executor gets the same tasks.
+    """
+    if executor is None or not order:
+        return [order]
+    size = max(MIN_CHUNK, math.ceil(len(order) / MAX_CHUNKS))
     return [order[start:start + size] for start in range(0, len(order), size)]
 
 
-def _chunks_for(order, executor):
-    """All targets in one chunk in this process; four chunks per worker on an executor."""
-    if executor is None:
-        return _chunks(order, 1)
-    workers = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
-    return _chunks(order, 4 * workers)
+def _run(chunks, rows, function, arguments, executor, progress):
+    """Run ``function(the chunk's rows, *arguments)`` for every chunk; return results by target index.
 
-
-def _run(tasks, executor, progress):
-    """Run ``(indices, function, arguments)`` tasks; return results keyed by target index."""
+    If the executor breaks (a worker killed), the targets already done keep their results and
+    every other target gets an error row saying why; the batch then returns as usual, with
+    the reason in ``aborted`` (``None`` when the batch ran to its end).
+    """
     results = {}
-    if executor is None:
-        for indices, function, arguments in tasks:
-            results.update(zip(indices, function(*arguments)))
-            progress.step(n=len(indices))
-        return results
-    from concurrent.futures import as_completed
 
-    futures = {executor.submit(function, *arguments): indices
-               for indices, function, arguments in tasks}
-    for future in as_completed(futures):
-        indices = futures[future]
-        results.update(zip(indices, future.result()))
-        progress.step(n=len(indices))
-    return results
+    def collect(number, chunk_results):
+        results.update(zip(chunks[number], chunk_results))
+        progress.step(n=len(chunks[number]))
+
+    tasks = ((function, ([rows[index] for index in indices],) + arguments) for indices in chunks)
+    try:
+        runner.run(tasks, executor, ordered=False, on_result=collect)
+    except WorkerError as exc:
+        return results, str(exc)
+    return results, None
 
 
-def _result_table(results, count):
+def _result_table(results, count, targets, aborted=None):
     from astropy.table import Table
 
-    rows = [results[index] for index in range(count)]
-    return Table(rows=[[row[c] for c in RESULT_COLUMNS] for row in rows] or None,
+    rows = []
+    for index in range(count):
+        row = results.get(index)
+        if row is None:
+            row = _empty_result(targets[index])
+            row["message"] = f"not cut: {aborted}"
+        rows.append(row)
+    table = Table(rows=[[row[c] for c in RESULT_COLUMNS] for row in rows] or None,
                  names=RESULT_COLUMNS,
                  dtype=(str, float, float, int, int, str, str, str))
+    table.meta["aborted"] = aborted
+    return table
 
 
 def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executor=None,
@@ -233,30 +301,35 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
     -------
     `~astropy.table.Table`
         One row per target, in input order: name, ra, dec, size_x, size_y, path, status
-        (``"ok"`` or ``"error"``) and message.
+        (``"ok"`` or ``"error"``) and message. If the executor broke (a worker was killed),
+        the targets it had not reported are error rows and ``table.meta["aborted"]`` says
+        why; it is ``None`` otherwise.
     """
+    runner.check_executor(executor)
     cube_file = check_input(cube_file, "cube_file")
     if not remote.is_url(cube_file):
         cube_file = os.path.abspath(cube_file)
+    inputs = (cube_file,) + _input_paths(targets)
     rows = read_targets(targets, cutout_size)
     output_path = os.path.abspath(prepare_directory(output_path, "output_path"))
     progress = Progress(len(rows), "Cutting targets", verbose)
-    chunks = _chunks_for(_file_order(cube_file, rows, fsspec_kwargs), executor)
-
-    tasks = [(indices, _cut_cube_chunk,
-              (cube_file, [rows[index] for index in indices], output_path, product,
-               fsspec_kwargs))
-             for indices in chunks]
+    chunks = _chunks(_file_order(cube_file, rows, fsspec_kwargs), executor)
     started = time.perf_counter()
-    results = _run(tasks, executor, progress)
-    table = _result_table(results, len(rows))
+    started_wall = time.time() - 1  # file times may be rounded to a second
+    results, aborted = _run(chunks, rows, _cut_cube_chunk,
+                            (cube_file, output_path, product, inputs, fsspec_kwargs), executor,
+                            progress)
+    if aborted:
+        _find_written(results, rows, [i for chunk in chunks for i in chunk], cube_file,
+                      output_path, started_wall)
+    table = _result_table(results, len(rows), rows, aborted)
     failed = int(np.sum(table["status"] != "ok"))
     progress.say(f"{len(rows) - failed} of {len(rows)} targets written to {output_path} in "
                  f"{time.perf_counter() - started:.1f} s; {failed} failed")
     return table
 
 
-def _cut_images_chunk(input_files, targets, output_dir, single_outfile, cutout_prefix,
+def _cut_images_chunk(targets, input_files, output_dir, single_outfile, cutout_prefix,
                       extension, drop_after, fsspec_kwargs=None):
     from .images import fits_cut
 
@@ -288,16 +361,15 @@ def fits_cut_many(input_files, targets, cutout_size=None, output_dir=".", execut
     ``targets`` is as for :func:`cube_cut_many`. Returns the same kind of result table;
     ``path`` lists the files written for a target, separated by ``;``.
     """
+    runner.check_executor(executor)
     # Checked once here, as fits_cut checks them: a missing input is not one target's fault.
     files = file_list_argument(input_files, "input_files", entry="input file", allow_urls=True)
     rows = read_targets(targets, cutout_size)
     output_dir = os.path.abspath(prepare_directory(output_dir, "output_dir"))
     progress = Progress(len(rows), "Cutting targets", verbose)
-    chunks = _chunks_for(list(range(len(rows))), executor)
-
-    tasks = [(indices, _cut_images_chunk,
-              (files, [rows[index] for index in indices], output_dir, single_outfile,
-               cutout_prefix, extension, drop_after, fsspec_kwargs))
-             for indices in chunks]
-    return _result_table(_run(tasks, executor, progress), len(rows))
+    chunks = _chunks(list(range(len(rows))), executor)
+    results, aborted = _run(chunks, rows, _cut_images_chunk,
+                            (files, output_dir, single_outfile, cutout_prefix, extension,
+                             drop_after, fsspec_kwargs), executor, progress)
+    return _result_table(results, len(rows), rows, aborted)
 

@@ -7,10 +7,11 @@ fix are printed as one line (no traceback) with a non-zero exit code.
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import warnings
 
-from .errors import AstrocutError, InvalidInputError
+from .errors import AstrocutError, Interrupted, InvalidInputError
 
 
 _FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fts")
@@ -84,15 +85,22 @@ def cmd_cut(args):
 def _cut_targets(args):
     from .bulk import cube_cut_many
     from .executors import executor_for
-    from .output import atomic_path
+    from .output import atomic_path, refuse_overwriting_inputs
 
+    manifest = os.path.join(args.output, "manifest.csv")
+    # Checked before any cutting: the manifest is written last, over whatever has its name.
+    refuse_overwriting_inputs(manifest, [args.cube, args.targets], "the manifest (-o DIR)")
     with executor_for(args.workers, args.scheduler) as executor:
         table = cube_cut_many(args.cube, args.targets, cutout_size=_size(args),
                               output_path=args.output, executor=executor, verbose=True)
-    manifest = os.path.join(args.output, "manifest.csv")
     with atomic_path(manifest) as temporary:
         table.write(temporary, format="ascii.csv", overwrite=True)
     failed = int((table["status"] != "ok").sum())
+    aborted = table.meta.get("aborted")
+    if aborted:
+        print(f"astrocut: error: {aborted}; {manifest} lists the {len(table) - failed} "
+              f"targets written", file=sys.stderr)
+        return 1
     print(f"{manifest}: {len(table) - failed} written, {failed} failed")
     return 0 if failed == 0 else 3
 
@@ -250,21 +258,57 @@ def build_parser():
     return parser
 
 
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """Turn SIGTERM (``timeout``, batch schedulers, ``docker stop``) into an interrupt.
+
+    The interrupt unwinds like Ctrl-C, so temporary files are removed and pool workers are
+    stopped. Outside the main thread (the CLI called from a thread) signals cannot be caught.
+    """
+    def interrupt(signum, frame):
+        raise Interrupted(signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv=None):
     """Entry point of the ``astrocut`` console script; returns the exit code."""
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        if not getattr(args, "func", None):
-            parser.print_help()
-            return 0
-        return args.func(args) or 0
+        with _sigterm_interrupts():
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if not getattr(args, "func", None):
+                parser.print_help()
+                return 0
+            return args.func(args) or 0
     except AstrocutError as exc:
         print(f"astrocut: error: {exc}", file=sys.stderr)
         return 1
+    except Interrupted as exc:
+        print(f"astrocut: stopped by signal {signal.Signals(exc.signal_number).name}",
+              file=sys.stderr)
+        return 128 + exc.signal_number
     except KeyboardInterrupt:
         print("astrocut: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("astrocut: error: not enough memory for this request (ask for less: a smaller "
+              "size, fewer files, or a lower --max-memory)", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        name = getattr(exc, "filename", None)
+        reason = exc.strerror or str(exc)
+        print(f"astrocut: error: {name!r}: {reason}" if name else f"astrocut: error: {reason}",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,8 @@ from .dispatch import (check_input, check_input_file, check_max_memory, file_lis
 from .errors import InvalidInputError, PluginError
 from .geometry import parse_coordinates, parse_cutout_size
 from .models import CubeCutRequest, CubeRequest
-from .output import prepare_directory, refuse_overwriting_inputs
+from .output import check_path_text, prepare_directory, refuse_overwriting_inputs
+from .runner import check_executor
 
 
 class CubeFactory:
@@ -33,7 +34,8 @@ class CubeFactory:
         """
         files = file_list_argument(file_list)
         memory = self.max_memory if max_memory is None else check_max_memory(max_memory)
-        cube_file = os.fspath(cube_file)
+        cube_file = check_path_text(cube_file, "cube_file")
+        check_executor(executor)
         refuse_overwriting_inputs(cube_file, files, "cube_file")
         prepare_directory(os.path.dirname(cube_file) or ".", "cube_file's directory")
         product = identify_required(files[0], "an image")
@@ -53,6 +55,7 @@ class CubeFactory:
         """
         files = file_list_argument(file_list)
         cube_file = check_input_file(cube_file, "cube_file")
+        check_executor(executor)
         # update_cube rewrites cube_file on purpose; a new image must not be the cube itself.
         for path in files:
             refuse_overwriting_inputs(path, [cube_file], "file_list entry")
@@ -164,6 +167,7 @@ class CutoutFactory:
         else:
             name = target_pixel_file or default_tpf_name(cube_file, center, cutout.shape)
             path = name if os.path.dirname(name) else os.path.join(output_path, name)
+            prepare_directory(os.path.dirname(path) or ".", "target_pixel_file's directory")
             refuse_overwriting_inputs(path, [cube_file], "target_pixel_file")
             result = write_cutouts([cutout], "tpf", path)
             if verbose:

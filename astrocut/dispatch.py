@@ -16,9 +16,9 @@ def hook():
 
 def check_input_file(path, parameter="input file"):
     """Return ``path`` as a string if it is an existing regular file, else raise."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise InvalidInputError(f"{parameter} must be a path, not {type(path).__name__}")
-    path = os.fspath(path)
+    from .output import check_path_text
+
+    path = check_path_text(path, parameter)
     if not os.path.exists(path):
         raise InvalidInputError(f"{parameter} {path!r} does not exist")
     if not os.path.isfile(path):
@@ -139,7 +139,15 @@ def check_max_memory(max_memory):
     if not (value > 0 and value != float("inf")):
         raise InvalidInputError(f"max_memory must be a positive, finite number of GB, got "
                                 f"{max_memory}")
+    if value > MAX_MEMORY_GB:
+        # Band sizes are computed from it in bytes; 1e300 GB overflows them.
+        raise InvalidInputError(f"max_memory {max_memory} GB is more than any machine has: "
+                                f"give at most {MAX_MEMORY_GB:.0e} GB")
     return value
+
+
+#: A petabyte: more memory than any machine this runs on.
+MAX_MEMORY_GB = 1e6
 
 
 def write_cutouts(cutouts, format, path, options=None):

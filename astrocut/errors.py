@@ -19,7 +19,39 @@ class InvalidQueryError(AstrocutError, ValueError):
 
 
 class OutputError(AstrocutError, OSError):
-    """The result cannot be written where it was asked to go."""
+    """The result cannot be written where it was asked to go.
+
+    When an operating-system error is the cause, ``errno`` and ``filename`` are set as on
+    the :class:`OSError` (``errno.ENOSPC`` for a full disk), so scripts can test them.
+    """
+
+    def __init__(self, message, errno=None, filename=None):
+        super().__init__(message)
+        self.errno = errno
+        self.filename = filename
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self):
+        # Raised in pool workers: must cross back to the caller with its errno and path.
+        return type(self), (str(self), self.errno, self.filename)
+
+
+class WorkerError(AstrocutError, RuntimeError):
+    """A worker of an executor stopped before finishing its task (killed, out of memory, or
+    the executor was shut down), so the batch could not be completed."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The process was asked to stop by a signal other than Ctrl-C (SIGTERM).
+
+    A :class:`KeyboardInterrupt`, so every clean-up that Ctrl-C runs runs for it too.
+    """
+
+    def __init__(self, signal_number):
+        super().__init__(signal_number)
+        self.signal_number = signal_number
 
 
 class PluginError(AstrocutError):

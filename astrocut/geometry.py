@@ -39,11 +39,21 @@ def parse_coordinates(coordinates):
     if not coord.isscalar:
         raise InvalidInputError("coordinates must be a single position; use cube_cut_many "
                                 "for many targets")
-    coord = coord.icrs
+    try:
+        coord = coord.icrs
+    except Exception as exc:
+        # e.g. an AltAz position without obstime or location: it has no place on the sky.
+        raise InvalidInputError(f"coordinates in frame {coord.frame.name!r} cannot be turned "
+                                f"into RA/Dec ({type(exc).__name__}: {exc}); give ICRS "
+                                f"coordinates, or the frame's obstime and location") from None
     ra, dec = coord.ra.to_value(u.deg), coord.dec.to_value(u.deg)
     if not (np.isfinite(ra) and np.isfinite(dec)):
         raise InvalidInputError(f"coordinates are not finite (ra={ra}, dec={dec})")
     return coord
+
+
+#: No image has sides this long: larger sizes are mistakes, refused before any arithmetic.
+MAX_SIDE = 1e9
 
 
 def parse_cutout_size(cutout_size):
@@ -69,12 +79,12 @@ def parse_cutout_size(cutout_size):
         sides = sides * 2
     if len(sides) != 2:
         raise InvalidInputError(f"cutout_size must have one or two sides, got {len(sides)}")
-    for side in sides:
-        _check_side(side)
+    sides = [_check_side(side) for side in sides]
     return CutoutSize(sides[0], sides[1])
 
 
 def _check_side(side):
+    """The side as a Quantity or a plain int/float (a Fraction or numpy number becomes one)."""
     import astropy.units as u
 
     if isinstance(side, u.Quantity):
@@ -82,12 +92,22 @@ def _check_side(side):
             raise InvalidInputError(f"cutout_size unit {side.unit} is not supported: use "
                                     f"pixels or an angle")
         value = side.value
-    elif isinstance(side, numbers.Real) and not isinstance(side, bool):
+    elif isinstance(side, numbers.Real) and not isinstance(side, (bool, np.bool_)):
         value = side
     else:
         raise InvalidInputError(f"cutout_size side {side!r} is not a number")
+    try:
+        value = float(value)
+    except (OverflowError, TypeError, ValueError):
+        raise InvalidInputError(f"cutout_size side {side!r} is not a usable number") from None
     if not np.isfinite(value) or value <= 0:
         raise InvalidInputError(f"cutout_size sides must be positive, got {side}")
+    if value > MAX_SIDE:
+        raise InvalidInputError(f"cutout_size side {side} is absurdly large (at most "
+                                f"{MAX_SIDE:.0e} pixels or units a side)")
+    if isinstance(side, u.Quantity):
+        return side
+    return int(value) if value.is_integer() else value
 
 
 def stamp_corner(center_pixel, npix):

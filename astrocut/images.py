@@ -9,7 +9,6 @@ produces the names of the seed documentation:
 """
 
 import collections
-import contextlib
 import numbers
 import os
 import warnings
@@ -19,7 +18,7 @@ from .dispatch import file_list_argument, hook, read_into_memory, write_cutouts
 from .errors import InvalidInputError, InvalidQueryError, PluginError
 from .geometry import parse_coordinates, parse_cutout_size
 from .models import ImageCutRequest
-from .output import prepare_directory
+from .output import prepare_directory, refuse_overwriting_inputs, staged_outputs
 
 _FITS_SUFFIXES = (".gz", ".fz", ".bz2", ".fits", ".fit", ".fts")
 
@@ -104,17 +103,10 @@ def _group_by_input(cutouts):
     return list(groups.values())
 
 
-@contextlib.contextmanager
-def _all_or_nothing():
-    """Collect written paths; remove them if a later write fails, so no partial set remains."""
-    written = []
-    try:
-        yield written
-    except BaseException:
-        for path in written:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-        raise
+def _final_path(output_dir, name, files):
+    path = os.path.join(output_dir, name)
+    refuse_overwriting_inputs(path, files, "output file")
+    return path
 
 
 def fits_cut(input_files, coordinates, cutout_size, correct_wcs=False, extension=None,
@@ -182,13 +174,16 @@ def fits_cut(input_files, coordinates, cutout_size, correct_wcs=False, extension
     if memory_only:
         return [read_into_memory(group, "fits") for group in groups]
     output_dir = prepare_directory(output_dir, "output_dir")
-    with _all_or_nothing() as paths:
+    with staged_outputs() as stage:
         for group in groups:
             stem = cutout_prefix if single_outfile else _stem(group[0].source, drop_after)
-            name = _output_name(stem, center, group[0], "fits")
-            paths.append(write_cutouts(group, "fits", os.path.join(output_dir, name)))
-            if verbose:
-                print(f"Cutout fits file: {paths[-1]}")
+            path = _final_path(output_dir, _output_name(stem, center, group[0], "fits"),
+                               request.files)
+            write_cutouts(group, "fits", stage.path(path))
+    paths = stage.finals
+    if verbose:
+        for path in paths:
+            print(f"Cutout fits file: {path}")
     return paths[0] if single_outfile else paths
 
 
@@ -269,15 +264,17 @@ def img_cut(input_files, coordinates, cutout_size, stretch="asinh", minmax_perce
                    invert=bool(invert), colorize=bool(colorize))
     groups = [cutouts] if colorize else [[c] for c in cutouts]
     per_input = collections.Counter(cutout.source for cutout in cutouts)
-    with _all_or_nothing() as paths:
+    with staged_outputs() as stage:
         for group in groups:
             stem = cutout_prefix if colorize else _stem(group[0].source, drop_after)
             if not colorize and per_input[group[0].source] > 1:
                 # Several HDUs of one input: keep their pictures apart.
                 stem = f"{stem}_ext{group[0].extension}"
-            name = _output_name(stem, center, group[0], img_format)
-            paths.append(write_cutouts(group, img_format, os.path.join(output_dir, name),
-                                       options))
-            if verbose:
-                print(f"Cutout image: {paths[-1]}")
+            path = _final_path(output_dir, _output_name(stem, center, group[0], img_format),
+                               request.files)
+            write_cutouts(group, img_format, stage.path(path), options)
+    paths = stage.finals
+    if verbose:
+        for path in paths:
+            print(f"Cutout image: {path}")
     return paths[0] if colorize else paths

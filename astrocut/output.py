@@ -1,15 +1,45 @@
 """Writing results so that a crash never leaves a half-written file under the final name."""
 
 import contextlib
+import errno
 import os
 import secrets
 
-from .errors import OutputError
+from .errors import InvalidInputError, OutputError
+
+
+def check_path_text(path, parameter):
+    """Return ``path`` as a string; refuse a NUL byte, which no file system allows in a name."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise InvalidInputError(f"{parameter} must be a path, not {type(path).__name__}")
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if "\0" in text:
+        raise InvalidInputError(f"{parameter} {text!r} contains a NUL byte: no file can have "
+                                f"that name")
+    return text
+
+
+def output_error(exc, path, doing="write"):
+    """An :class:`OutputError` for the ``OSError`` ``exc`` met while writing ``path``.
+
+    It names the path and the cause, and keeps ``errno`` (a full disk is ``errno.ENOSPC``)
+    and the path as ``filename``.
+    """
+    path = os.fspath(path)
+    code = getattr(exc, "errno", None)
+    reason = getattr(exc, "strerror", None) or str(exc)
+    if code is None and "space" in str(exc).lower():
+        code = errno.ENOSPC  # astropy's own "Not enough space on disk" carries no errno
+    if code == errno.ENOSPC:
+        reason = f"{reason} (the disk is full: free space or write elsewhere)"
+    return OutputError(f"cannot {doing} {path!r}: {reason}", code, path)
 
 
 def prepare_directory(directory, parameter="output_path"):
     """Create ``directory`` if needed; raise :class:`OutputError` naming ``parameter`` if not usable."""
-    directory = os.fspath(directory) or "."
+    directory = check_path_text(directory, parameter) or "."
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise OutputError(f"{parameter} {directory!r} is a file, not a directory")
     try:
@@ -25,13 +55,31 @@ def refuse_overwriting_inputs(path, inputs, parameter):
     """Raise :class:`OutputError` if writing ``path`` would replace one of ``inputs``.
 
     An output written over its own input would destroy data that may have taken hours to
-    make (a cube) or cannot be made again (an observation).
+    make (a cube) or cannot be made again (an observation). Files are compared by identity
+    (device and inode), so a second name of the input (a hard link, a symlink, a path through
+    another directory) is caught too; an input that is no local file (a URL) cannot be hit.
+    An input that does not exist yet is compared by its resolved name.
     """
-    target = os.path.realpath(os.fspath(path))
+    path = os.fspath(path)
+    target = _identity(path)
     for source in inputs:
-        if "://" not in str(source) and os.path.realpath(os.fspath(source)) == target:
-            raise OutputError(f"{parameter} {os.fspath(path)!r} is one of the inputs: "
+        source = os.fspath(source)
+        identity = _identity(source)
+        if identity is None:
+            same = "://" not in source and os.path.realpath(source) == os.path.realpath(path)
+        else:
+            same = identity == target
+        if same:
+            raise OutputError(f"{parameter} {path!r} is one of the inputs ({source!r}): "
                               f"writing it would destroy that input; choose another name")
+
+
+def _identity(path):
+    try:
+        stat = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 @contextlib.contextmanager
@@ -41,7 +89,7 @@ def atomic_path(path):
     An existing file at ``path`` is replaced atomically (readers see the old file or the new
     one, never a mixture). On any error or interruption the temporary file is removed.
     """
-    path = os.fspath(path)
+    path = check_path_text(path, "output file")
     if os.path.isdir(path):
         raise OutputError(f"cannot write {path!r}: a directory has that name")
     directory = os.path.dirname(os.path.abspath(path))
@@ -58,11 +106,17 @@ def atomic_path(path):
             temporary = None  # someone else's file: never ours to remove
         else:
             raise OutputError(f"cannot find a free temporary name in {directory!r}")
-        yield temporary
+        try:
+            yield temporary
+        except OutputError:
+            raise
+        except OSError as exc:
+            # A full disk or a failing device, met by whatever wrote the temporary file.
+            raise output_error(exc, path) from None
         try:
             os.replace(temporary, path)
         except OSError as exc:
-            raise OutputError(f"cannot write {path!r}: {exc.strerror}") from None
+            raise output_error(exc, path) from None
     except BaseException:
         if temporary is not None:
             with contextlib.suppress(OSError):
@@ -77,6 +131,97 @@ def _create_exclusive(candidate):
     except FileExistsError:
         return False
     except OSError as exc:
-        raise OutputError(f"cannot write in {os.path.dirname(candidate)!r}: "
-                          f"{exc.strerror}") from None
+        raise output_error(exc, os.path.dirname(candidate), "write in") from None
     return True
+
+
+class StagedOutputs:
+    """Several outputs that appear together or not at all (see :func:`staged_outputs`)."""
+
+    def __init__(self):
+        self._items = []  # (staged path, final path)
+
+    def path(self, final):
+        """The temporary name to write ``final`` under; it is renamed at the end."""
+        final = check_path_text(final, "output file")
+        if os.path.isdir(final):
+            raise OutputError(f"cannot write {final!r}: a directory has that name")
+        staged = _free_name(final, "staged")
+        self._items.append((staged, final))
+        return staged
+
+    @property
+    def finals(self):
+        return [final for _, final in self._items]
+
+    def discard(self):
+        for staged, _ in self._items:
+            with contextlib.suppress(OSError):
+                os.unlink(staged)
+
+    def commit(self):
+        """Rename every staged file over its final name; on any failure undo every rename."""
+        replaced = []  # (final, backup of the previous file or None), in rename order
+        try:
+            for staged, final in self._items:
+                backup = None
+                if os.path.lexists(final):
+                    backup = _free_name(final, "previous")
+                    _keep_previous(final, backup)
+                replaced.append((final, backup))
+                os.replace(staged, final)
+        except BaseException as exc:
+            for final, backup in reversed(replaced):
+                with contextlib.suppress(OSError):
+                    if backup is not None:
+                        os.replace(backup, final)
+                    else:
+                        os.unlink(final)
+            self.discard()
+            if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+                raise output_error(exc, replaced[-1][0] if replaced else self._items[0][1]) from None
+            raise
+        finally:
+            for _, backup in replaced:
+                if backup is not None:
+                    with contextlib.suppress(OSError):
+                        os.unlink(backup)
+
+
+@contextlib.contextmanager
+def staged_outputs():
+    """Yield a :class:`StagedOutputs`; its files replace their final names only if all were written.
+
+    A rerun that fails part way leaves the previous run's files exactly as they were: every
+    output is first written under a hidden temporary name, and only when all are complete are
+    they renamed into place. Each file they replace is kept (as a hard link, so at no moment
+    is a final name missing) until every rename has succeeded; if one fails, the renames
+    already made are undone from those copies.
+    """
+    stage = StagedOutputs()
+    try:
+        yield stage
+    except BaseException:
+        stage.discard()
+        raise
+    stage.commit()
+
+
+def _free_name(path, kind):
+    """An unused hidden name beside ``path``, ending in ``.part`` like every temporary file."""
+    directory, name = os.path.split(os.path.abspath(path))
+    for _ in range(100):
+        candidate = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.{kind}.part")
+        if not os.path.lexists(candidate):
+            return candidate
+    raise OutputError(f"cannot find a free temporary name in {directory!r}")
+
+
+def _keep_previous(final, backup):
+    try:
+        os.link(final, backup, follow_symlinks=False)
+    except OSError:
+        # No hard links on this file system: a copy keeps the bytes (and permission bits).
+        import shutil
+
+        shutil.copy2(final, backup, follow_symlinks=False)

@@ -13,6 +13,10 @@ def cmd_simulate(args):
         raise InvalidInputError(f"--size: {exc}") from None
     if args.n < 1:
         raise InvalidInputError(f"--n must be at least 1, got {args.n}")
+    if max(size) > MAX_SIMULATED_SIDE:
+        # Beyond this the simulated distortion no longer inverts, and one FFI takes GBs.
+        raise InvalidInputError(f"--size {args.size}: at most {MAX_SIMULATED_SIDE} pixels a side "
+                                f"(a real FFI is 2136x2078)")
     prepare_directory(args.directory, "DIRECTORY")
     try:
         sector = simulate_ffis(args.directory, n_ffi=args.n, size=size, sector=args.sector,
@@ -20,10 +24,16 @@ def cmd_simulate(args):
                                verbose=not args.quiet)
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(f"simulate: {exc}") from None
+    except MemoryError:
+        raise InvalidInputError(f"--size {args.size}: not enough memory to simulate FFIs this "
+                                f"large; ask for a smaller --size") from None
     variable = sector.variable_star
     print(f"Wrote {len(sector.files)} FFIs ({size[0]}x{size[1]}) to {args.directory}; "
           f"variable star at {variable.ra:.6f} {variable.dec:.6f}")
     return 0
+
+
+MAX_SIMULATED_SIDE = 8192
 
 
 def register(subparsers):
@@ -55,7 +65,7 @@ def cmd_demo(args):
     import os
     import time
 
-    directory = os.path.abspath(args.directory)
+    directory = os.path.abspath(prepare_directory(args.directory, "DIRECTORY"))
     print(f"astrocut demo: writing into {directory}")
     started = time.perf_counter()
 
