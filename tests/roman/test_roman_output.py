@@ -119,3 +119,31 @@ def test_core_holds_no_roman_word():
             with open(os.path.join(root, name)) as handle:
                 text = handle.read().lower()
             assert "roman" not in text and "asdf" not in text, name
+
+
+def test_full_mosaic_updates_its_grid_fields(roman_dir):
+    import asdf
+
+    import roman_files
+    from astrocut_roman.writer import full_node
+
+    path = roman_dir / "grid_mosaic.asdf"
+    shape = (100, 120)
+    gwcs = roman_files.l3_gwcs(shape, 30.0, 45.0)
+    ra_ref, dec_ref = gwcs(59.5, 49.5)
+    wcsinfo = {"ra_ref": float(ra_ref), "dec_ref": float(dec_ref), "x_ref": 59.5,
+               "y_ref": 49.5, "image_shape": list(shape), "pixel_scale": -1.0,
+               "orientation": -1.0, "ra": -1.0, "dec": -1.0, "projection": "TAN",
+               "skycell_name": "030p45x00y00", "s_region": "POLYGON ICRS 0 0 0 1 1 1 1 0"}
+    asdf.AsdfFile({"roman": {"meta": {"wcs": gwcs, "wcsinfo": wcsinfo},
+                             "data": roman_files.position_coded(shape)}}).write_to(path)
+    cutout = cut(str(path), sky_at(str(path), 40.0, 60.0), [12, 8])
+    info = full_node(cutout, "out.asdf")["meta"]["wcsinfo"]
+    assert info["projection"] == "TAN" and info["skycell_name"] == "030p45x00y00"
+    assert info["image_shape"] == [8, 12]
+    x0, y0 = cutout.corner
+    assert info["x_ref"] == pytest.approx(59.5 - x0, abs=1e-6)
+    assert info["y_ref"] == pytest.approx(49.5 - y0, abs=1e-6)
+    assert info["pixel_scale"] == pytest.approx(roman_files.PIXEL_SCALE_DEG, rel=1e-4)
+    assert (info["orientation"] + 180) % 360 - 180 == pytest.approx(0.0, abs=1e-2)  # +y is north
+    assert (info["ra"], info["dec"]) == pytest.approx(cutout.gwcs(5.5, 3.5), abs=1e-12)

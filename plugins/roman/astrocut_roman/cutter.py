@@ -20,7 +20,7 @@ import warnings
 import attrs
 import numpy as np
 
-from astrocut.errors import InputWarning, InvalidQueryError
+from astrocut.errors import DataWarning, InvalidQueryError
 from astrocut.geometry import overlap, stamp_window
 from astrocut.models import ImageCutout
 
@@ -48,43 +48,68 @@ class GwcsCutout(ImageCutout):
 
 
 def cut_asdf_images(request):
-    """Cut ``request``'s stamp from every ASDF file in it; skipped misses warn (InputWarning)."""
+    """Cut ``request``'s stamp from every ASDF file in it; misses warn (DataWarning)."""
     cutouts = []
     for path in request.files:
-        try:
-            cutouts.append(cut_file(path, request.center, request.size, request.fill_value))
-        except InvalidQueryError as exc:
-            warnings.warn(f"skipping {path}: {exc}", InputWarning, stacklevel=3)
+        (result,) = cut_positions(path, [request.center], request.size, request.fill_value)
+        if isinstance(result, InvalidQueryError):
+            warnings.warn(f"skipping {path}: {result} (the cutout does not overlap the image)",
+                          DataWarning, stacklevel=3)
+        else:
+            cutouts.append(result)
     return cutouts
 
 
 def cut_file(path, center, size, fill_value=np.nan):
     """Cut one stamp from the ASDF file ``path``; raise InvalidQueryError when it misses."""
+    (result,) = cut_positions(path, [center], size, fill_value)
+    if isinstance(result, InvalidQueryError):
+        raise result
+    return result
+
+
+def cut_positions(path, centers, size, fill_value=np.nan):
+    """Cut a stamp around each of ``centers`` from ``path``, opening the file once.
+
+    Returns one item per centre: a :class:`GwcsCutout`, or the :class:`InvalidQueryError`
+    saying why that stamp has no pixel on the image (so a caller cutting many positions
+    decides how to report misses).
+    """
+    results = []
     with reader.open_asdf(path) as handle:
         node = reader.image_node(handle.tree, path)
         original = node["meta"]["wcs"]
-        source = os.path.basename(os.fspath(path))
-        x, y = fits_wcs.target_pixel(original, center)
-        if not (np.isfinite(x) and np.isfinite(y)):
-            raise InvalidQueryError(f"{center.ra.deg:.6f} {center.dec.deg:.6f} is not in "
-                                    f"the footprint of {source}")
-        image_shape = tuple(node["data"].shape)
-        corner, shape = stamp_window(fits_wcs.local_wcs(original, x, y), center, size,
-                                     image_shape, source)
-        arrays = {name: cut_array(node[name], corner, shape, fill_value)
-                  for name in reader.aligned_arrays(node)}
-        stamp_gwcs = cutout_gwcs(original, corner, shape)
-        meta = _plain(node["meta"])
-        level = reader.product_level(node)
-        extras = {name: _detached(value) for name, value in node.items()
-                  if name != "meta" and name not in arrays}
-        node_class = type(node) if type(node).__module__.startswith("roman_datamodels") else None
+        aligned = reader.aligned_arrays(node)
+        shared = {"source": os.fspath(path), "meta": _plain(node["meta"]),
+                  "level": reader.product_level(node),
+                  "extras": {name: _detached(value) for name, value in node.items()
+                             if name != "meta" and name not in aligned},
+                  "node_class": (type(node) if type(node).__module__.startswith(
+                      "roman_datamodels") else None)}
+        for center in centers:
+            try:
+                results.append(_cut_one(node, original, aligned, center, size, fill_value,
+                                        shared))
+            except InvalidQueryError as exc:
+                results.append(exc)
+    return results
+
+
+def _cut_one(node, original, aligned, center, size, fill_value, shared):
+    source = os.path.basename(shared["source"])
+    x, y = fits_wcs.target_pixel(original, center)
+    if not (np.isfinite(x) and np.isfinite(y)):
+        raise InvalidQueryError(f"{center.ra.deg:.6f} {center.dec.deg:.6f} is not in the "
+                                f"footprint of {source}")
+    corner, shape = stamp_window(fits_wcs.local_wcs(original, x, y), center, size,
+                                 tuple(node["data"].shape), source)
+    arrays = {name: cut_array(node[name], corner, shape, fill_value) for name in aligned}
+    stamp_gwcs = cutout_gwcs(original, corner, shape)
     wcs, max_sep, sigma = fits_wcs.fitted_fits_wcs(stamp_gwcs, shape)
-    header = _header(wcs, path, corner, max_sep, sigma, meta)
-    return GwcsCutout(data=arrays["data"], header=header, wcs=wcs, corner=corner, center=center,
-                      source=os.fspath(path), extension=0, gwcs=stamp_gwcs, arrays=arrays,
-                      meta=meta, level=level, extras=extras, node_class=node_class,
-                      max_separation=max_sep, sigma=sigma)
+    header = _header(wcs, shared["source"], corner, max_sep, sigma, shared["meta"])
+    return GwcsCutout(data=arrays["data"], header=header, wcs=wcs, corner=corner,
+                      center=center, extension=0, gwcs=stamp_gwcs, arrays=arrays,
+                      max_separation=max_sep, sigma=sigma, **shared)
 
 
 def cut_array(array, corner, shape, fill_value):

@@ -54,9 +54,7 @@ def full_node(cutout, filename):
     meta["orig_file"] = os.path.basename(cutout.source)
     meta["coordinate"] = _position(cutout)
     if "wcsinfo" in meta and hasattr(meta["wcsinfo"], "keys"):
-        wcsinfo = dict(meta["wcsinfo"])
-        wcsinfo["s_region"] = footprint_region(cutout.gwcs)
-        meta["wcsinfo"] = wcsinfo
+        meta["wcsinfo"] = updated_wcsinfo(meta["wcsinfo"], cutout.gwcs)
     content = dict(cutout.extras)
     content.update(cutout.arrays)
     content["meta"] = meta
@@ -85,6 +83,44 @@ def _as_model(node_class, content):
     except Exception as exc:  # roman_datamodels absent, or the cut model is not valid
         log.info("full cutout not written as %s: %s", getattr(node_class, "__name__", node_class), exc)
         return None
+
+
+# The wcsinfo fields of a mosaic that describe its pixel grid, so they change with the cut.
+_MOSAIC_GRID_FIELDS = {"x_ref", "y_ref", "image_shape", "pixel_scale", "orientation"}
+
+
+def updated_wcsinfo(wcsinfo, gwcs):
+    """``wcsinfo`` for the cutout: its footprint, and a mosaic's grid fields where present.
+
+    Fields that describe the sky (``ra_ref``, ``dec_ref``, the projection, the skycell) stay
+    as they are; ``x_ref``/``y_ref`` become the cutout pixel of (``ra_ref``, ``dec_ref``),
+    ``ra``/``dec`` the sky position of the cutout's centre, ``pixel_scale`` (deg) and
+    ``orientation`` (deg east of north of the +y axis) those measured there.
+    """
+    info = dict(wcsinfo)
+    info["s_region"] = footprint_region(gwcs)
+    if not _MOSAIC_GRID_FIELDS <= set(info):
+        return info
+    from astropy.coordinates import SkyCoord
+
+    nx, ny = gwcs.pixel_shape
+    cx, cy = (nx - 1) / 2, (ny - 1) / 2
+    ref_x, ref_y = gwcs.invert(_number(info["ra_ref"]), _number(info["dec_ref"]),
+                               with_bounding_box=False)
+    ra, dec = gwcs(cx, cy, with_bounding_box=False)
+    centre = SkyCoord(ra, dec, unit="deg")
+    step_x = SkyCoord(*gwcs(cx + 1, cy, with_bounding_box=False), unit="deg")
+    step_y = SkyCoord(*gwcs(cx, cy + 1, with_bounding_box=False), unit="deg")
+    info.update(x_ref=_number(ref_x), y_ref=_number(ref_y), image_shape=[ny, nx],
+                ra=_number(ra), dec=_number(dec),
+                pixel_scale=float((centre.separation(step_x).deg
+                                   * centre.separation(step_y).deg) ** 0.5),
+                orientation=float(centre.position_angle(step_y).deg))
+    return info
+
+
+def _number(value):
+    return float(getattr(value, "value", value))
 
 
 def footprint_region(gwcs):
