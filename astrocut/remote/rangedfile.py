@@ -63,6 +63,11 @@ class RangedFile(io.RawIOBase):
         self._position += wanted
         return wanted
 
+    def pread(self, size, offset):
+        """Up to ``size`` bytes at ``offset`` (fewer at the end of the file), as os.pread."""
+        size = min(size, max(self.reader.size - offset, 0))
+        return self.reader.read_ranges([(offset, size)])[0] if size > 0 else b""
+
     def close(self):
         # The reader belongs to whoever opened it; only the buffer goes.
         self._buffer = b""

@@ -49,7 +49,7 @@ class CubeLayout:
     """
 
     path: str
-    identity: FileIdentity
+    identity: object  # FileIdentity; for a URL, its (ETag, size) from astrocut.remote
     primary: object  # astropy Header of HDU 0
     image_header: object  # astropy Header of HDU 1
     data_offset: int  # first byte of the image data
@@ -149,8 +149,12 @@ def _data_size(header, path, what):
 
 
 def _read(handle, path):
-    stat = os.fstat(handle.fileno())
-    size = stat.st_size
+    reader = getattr(handle, "reader", None)  # a URL's (astrocut.remote.RangedFile)
+    if reader is not None:
+        size, identity = reader.size, reader.identity
+    else:
+        stat = os.fstat(handle.fileno())
+        size, identity = stat.st_size, FileIdentity.of(stat)
     primary, offset = _header(handle, 0, path, 0, "primary", size)
     if header_value(primary, "SIMPLE") is not True:
         raise InvalidInputError(f"{path!r} is not a FITS file")
@@ -196,7 +200,7 @@ def _read(handle, path):
         raise InvalidInputError(f"{path!r} is truncated: its table of FFI headers is "
                                 f"incomplete")
     rows = np.frombuffer(raw, dtype=dtype, count=n_ffi)
-    return CubeLayout(path=path, identity=FileIdentity.of(stat), primary=primary,
+    return CubeLayout(path=path, identity=identity, primary=primary,
                       image_header=image, data_offset=data_offset,
                       shape=(n_rows, n_cols, n_ffi, n_planes), table_header=table,
                       table_offset=table_offset, table_data_offset=table_data,

@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 from astropy.wcs import WCS, FITSFixedWarning
 
+from astrocut import remote
 from astrocut.errors import InvalidInputError
 from astrocut.geometry import overlap, stamp_window
 from astrocut.models import CubeCutout
@@ -74,13 +75,24 @@ class TessCube:
         self.wcs = wcs
         self._data_offset = data_offset
         self._n_planes = n_planes
+        self._ahead = None  # remote.ReadAhead of the stamps a batch will cut next
 
     # -- opening
 
     @classmethod
     def open(cls, path):
-        """Open the cube at ``path``: read its headers, table columns and WCS."""
+        """Open the cube at ``path`` (a path or URL): read its headers, table columns and WCS.
+
+        A URL is read through :mod:`astrocut.remote`; what is read from its headers and
+        table is kept per process while the file's ETag and size stay the same.
+        """
         path = os.fspath(path)
+        if remote.local_path(path) is None:
+            reader = remote.open_ranged(path)
+            cube = remote.memo(reader, "tess.cube",
+                               lambda: cls._read(path, remote.RangedFile(reader)))
+            return cls(path, reader, cube.info, cube.wcs, cube._data_offset, cube._n_planes)
+        path = remote.local_path(path)
         handle = open_cube_file(path)
         try:
             return cls._read(path, handle)
@@ -128,6 +140,9 @@ class TessCube:
 
     def close(self):
         """Release the file."""
+        if self._ahead is not None:
+            self._ahead.cancel()
+            self._ahead = None
         if self._handle is not None:
             self._handle.close()
             self._handle = None
@@ -163,18 +178,52 @@ class TessCube:
         rows = iy.stop - iy.start
         cols = ix.stop - ix.start
         if rows > 0 and cols > 0:
-            block = self._read_block(iy, ix, rows, cols)
+            block = self._read_block(iy, ix, rows, cols, corner, shape)
             # (rows, cols, n_ffi, planes) -> (n_ffi, rows, cols), byte order fixed on copy
             flux[:, sy, sx] = block[:, :, :, 0].transpose(2, 0, 1)
             flux_err[:, sy, sx] = block[:, :, :, 1].transpose(2, 0, 1)
             aperture[sy, sx] = 1
         return flux, flux_err, aperture
 
-    def _read_block(self, iy, ix, rows, cols):
+    def _ranges(self, corner, shape):
+        """The byte ranges of a stamp's pixels on the image, one per stamp row."""
+        (iy, ix), _ = overlap(corner, shape, self.info.image_shape)
+        n_cols = self.info.image_shape[1]
+        pixel = self.info.n_ffi * self._n_planes * 4
+        first = self._data_offset + (iy.start * n_cols + ix.start) * pixel
+        run = (ix.stop - ix.start) * pixel
+        if run <= 0:
+            return []
+        return [(first + row * n_cols * pixel, run) for row in range(iy.stop - iy.start)]
+
+    def prefetch(self, requests):
+        """Start reading the stamps of ``requests``, cut in that order next (URLs only:
+        local reads do not wait). Keeps requests in flight across targets."""
+        if not getattr(self._handle, "is_remote", False):
+            return
+        plan = []
+        for request in requests:
+            try:
+                corner, shape = self.window(request)
+            except Exception:  # its cut raises the same error, in its own row
+                continue
+            plan.append(((tuple(corner), tuple(shape)), self._ranges(corner, shape)))
+        if self._ahead is not None:
+            self._ahead.cancel()
+        self._ahead = remote.ReadAhead(self._handle, plan)
+
+    def _read_block(self, iy, ix, rows, cols, corner=None, shape=None):
         n_ffi, planes = self.info.n_ffi, self._n_planes
         n_cols = self.info.image_shape[1]
         pixel = n_ffi * planes * 4
         run = cols * pixel
+        if getattr(self._handle, "is_remote", False):
+            key = (tuple(corner), tuple(shape))
+            blobs = self._ahead.take(key) if self._ahead is not None else None
+            if blobs is None:
+                blobs = self._handle.read_ranges(self._ranges(corner, shape))
+            return np.frombuffer(b"".join(blobs), dtype=">f4").reshape(rows, cols, n_ffi,
+                                                                      planes)
         fd = self._handle.fileno()
         first = self._data_offset + (iy.start * n_cols + ix.start) * pixel
         buffer = bytearray(rows * run)

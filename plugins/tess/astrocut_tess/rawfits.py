@@ -122,6 +122,8 @@ def structural_int(header, key, path, what):
 
 def pread(handle, size, offset):
     """``size`` bytes at ``offset`` without moving a position other threads may share."""
+    if hasattr(handle, "pread"):  # a URL's astrocut.remote.RangedFile
+        return handle.pread(size, offset)
     if hasattr(os, "pread"):
         return os.pread(handle.fileno(), size, offset)
     with _SEEK_LOCK:  # pragma: no cover - platforms without pread
