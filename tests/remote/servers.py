@@ -3,6 +3,8 @@
 ``RangeServer`` serves files over HTTP with byte ranges, ETags and If-Match, and injects what
 a real network does: latency, a 503 every k-th request, connections dropped mid-body, short
 bodies, bodies trickled a byte at a time, a file replaced (new ETag) between requests.
+Paths may look like S3's (``/bucket/key``): s3fs and botocore, given the server as
+``endpoint_url`` with ``anon=True``, read from it as from a bucket (HEAD and ranged GETs).
 ``LatencyProxy`` puts latency (and byte counting) in front of another server, such as moto's
 S3 server. Both are aiohttp applications on their own event-loop thread: aiohttp is already
 what fsspec's HTTP filesystem uses, and unlike RangeHTTPServer (a static handler) or nginx
@@ -17,6 +19,7 @@ import threading
 from aiohttp import ClientSession, web
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+_LAST_MODIFIED = "Tue, 01 Dec 2026 00:00:00 GMT"
 
 
 class _LoopThread:
@@ -128,7 +131,8 @@ class RangeServer(_LoopThread):
         data, etag = self.files[name], self.etags[name]
         if request.method == "HEAD":
             return web.Response(headers={"Content-Length": str(len(data)), "ETag": etag,
-                                         "Accept-Ranges": "bytes"})
+                                         "Accept-Ranges": "bytes",
+                                         "Last-Modified": _LAST_MODIFIED})
         self.gets += 1
         if self.fail_every and self.gets % self.fail_every == 0:
             return web.Response(status=503, text="injected 503")
@@ -144,7 +148,8 @@ class RangeServer(_LoopThread):
                 return web.Response(status=416)
             status = 206
         body = data[start:end]
-        headers = {"ETag": etag, "Accept-Ranges": "bytes", "Content-Length": str(len(body))}
+        headers = {"ETag": etag, "Accept-Ranges": "bytes", "Content-Length": str(len(body)),
+                   "Last-Modified": _LAST_MODIFIED}
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{len(data)}"
         if self.short_every and self.gets % self.short_every == 0:
