@@ -105,3 +105,11 @@ def astrocut_register_commands(subparsers):
 
     register(subparsers)
     collection_commands.register(subparsers)
+
+
+@hookimpl
+def astrocut_public_api():
+    """The TESS names importable from ``astrocut`` (astrocut 1.x compatibility)."""
+    from .public_names import public_names
+
+    return public_names()
