@@ -1,8 +1,8 @@
 """What a cube index needs from one TESS cube, read from its headers and three table rows.
 
 The cube's image data are never read: the primary, image and table headers come through
-the plugin's header reader (:func:`astrocut_tess.ffi.read_header`), the table's rows are
-viewed through the cutout reader's dtype (:func:`astrocut_tess.cutout.table_dtype`), and the
+the plugin's header reader (:func:`astrocut_tess.rawfits.read_header`), the table's rows are
+viewed through the raw reader's dtype (:func:`astrocut_tess.rawfits.table_dtype`), and the
 WCS is chosen and built exactly as a cutout chooses it, so an index places a stamp on the
 same pixels a cutout would. Reads go through ranged reads, so a URL costs a few requests.
 """
@@ -19,10 +19,12 @@ from astropy.wcs import WCS, FITSFixedWarning
 from astrocut.errors import InvalidInputError
 from astrocut.remote import open_ranged
 
-from .cutout import (_WCS_KEY, VALID_CTYPE2, _build_wcs, _choose_wcs_row, _row_values,
-                     table_dtype)
-from .ffi import BLOCK, data_size, header_value, padded, read_header
-from .tpf import cached_card
+from .cards import cached_card
+from .cutout import _build_wcs, _choose_wcs_row
+from .keywords import VALID_CTYPE2, is_wcs_input
+from .rawfits import BLOCK, data_size, header_value, padded, read_header
+from .rawfits import row_values as _row_values
+from .rawfits import table_dtype
 
 _NAME = re.compile(r"s(\d{4})-(\d)-(\d)")
 _CHUNK = 16 * BLOCK  # table-header bytes fetched per ranged read (table rows follow it)
@@ -185,7 +187,7 @@ def _read(path, ranged):
         wcs_values = _row_values(every[wcs_row], found)
     wcs = _build_wcs(wcs_values, path, wcs_row)
     cards = "".join(cached_card(key, value) for key, value in wcs_values.items()
-                    if _WCS_KEY.match(key) and value != "" and not isinstance(value, bool))
+                    if is_wcs_input(key) and value != "" and not isinstance(value, bool))
 
     first_values, last_values = _row_values(first, found), _row_values(last, found)
     sector, camera, ccd = _identity(path, primary, wcs_values)
