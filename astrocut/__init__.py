@@ -1,6 +1,6 @@
 """astrocut: cut small images and image time series out of large sets of aligned images.
 
-The core knows no mission; missions (TESS, generic FITS, third-party instruments) are
+The core knows no mission; missions (the built-in ones, generic FITS, third-party instruments) are
 plugins found through the ``astrocut.plugins`` entry-point group.
 """
 

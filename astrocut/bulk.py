@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from . import remote
-from .cubes import cut_from_cube, default_tpf_name, open_cube
+from .cubes import cut_from_cube, default_cutout_name, open_cube
 from .dispatch import check_input, file_list_argument, write_cutouts
 from . import runner
 from .errors import AstrocutError, InvalidInputError, WorkerError
@@ -155,7 +155,8 @@ def _requests(targets, product):
     for target in targets:
         try:
             center, size = _describe(target)
-            out.append(CubeCutRequest(center=center, size=size, product=product))
+            options = {} if product is None else {"product": product}  # a mission option
+            out.append(CubeCutRequest(center=center, size=size, mission_options=options))
         except Exception as exc:  # reported in the target's own row
             out.append(exc)
     return out
@@ -183,9 +184,9 @@ def _cut_cube_chunk(targets, cube_file, output_path, product, inputs=(), fsspec_
                 cutout = cut_from_cube(cube, request)
                 ny, nx = cutout.shape
                 result["size_x"], result["size_y"] = nx, ny
-                path = os.path.join(output_path, default_tpf_name(cube_file, center, cutout.shape))
+                path = os.path.join(output_path, default_cutout_name(cube, center, cutout.shape))
                 refuse_overwriting_inputs(path, inputs, "target pixel file")
-                result["path"] = write_cutouts([cutout], "tpf", path)
+                result["path"] = write_cutouts([cutout], cube.output_format, path)
                 result["status"] = "ok"
             except Exception as exc:  # one bad target must not stop a batch of thousands
                 result["message"] = _message(exc)
@@ -274,7 +275,7 @@ def _result_table(results, count, targets, aborted=None):
 
 
 def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executor=None,
-                  verbose=True, product="SPOC", fsspec_kwargs=None):
+                  verbose=True, product=None, fsspec_kwargs=None):
     """Cut a target pixel file for every target from one cube.
 
     Parameters

@@ -14,22 +14,45 @@ import warnings
 from .errors import AstrocutError, Interrupted, InvalidInputError
 
 
-_FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fts")
-
-
 def _files_or_dirs(items):
-    """``items`` with each directory replaced by the FITS files in it, sorted by name."""
+    """``items`` with each directory replaced by the files in it that a plugin recognises.
+
+    Which files are images is the plugins' call (any format, not only FITS); hidden files
+    (e.g. another run's ``.part``) are never taken. Sorted by name.
+    """
+    from .dispatch import identify
+
     files = []
     for item in items:
         if os.path.isdir(item):
-            found = sorted(os.path.join(item, name) for name in os.listdir(item)
-                           if name.lower().endswith(_FITS_SUFFIXES))
+            candidates = sorted(os.path.join(item, name) for name in os.listdir(item)
+                                if not name.startswith("."))
+            found = [path for path in candidates
+                     if os.path.isfile(path) and _recognised(identify, path)]
             if not found:
-                raise InvalidInputError(f"directory {item!r} holds no FITS files")
+                raise InvalidInputError(f"directory {item!r} holds no file that an installed "
+                                        f"plugin recognises")
             files.extend(found)
         else:
             files.append(item)
     return files
+
+
+def _recognised(identify, path):
+    try:
+        return identify(path) is not None
+    except InvalidInputError:  # a damaged file in a directory of images is still an input
+        return True
+
+
+def _mission_option(text):
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    try:
+        return key, int(value)
+    except ValueError:
+        return key, value
 
 
 def _size(args):
@@ -47,6 +70,11 @@ def cmd_plugins(args):
         print(f"{error.name}  FAILED TO LOAD ({error.entry_point}): {error.error}")
     for error in manager.call_errors:
         print(f"{error.name}  RAISED IN {error.hook} (skipped): {error.error}")
+    from .writer_registry import writers
+
+    print("writers:")
+    for name, registered in writers(manager).items():
+        print(f"    {name}  ({registered.plugin}) {registered.writer.description}")
     return 0
 
 
@@ -56,14 +84,18 @@ def cmd_cube(args):
 
     files = _files_or_dirs(args.files)
     factory = CubeFactory(max_memory=args.max_memory)
-    if args.append and args.sector is not None:
-        raise InvalidInputError("--append keeps the cube's sector: drop --sector")
+    options = dict(args.option or ())
+    if args.append and options:
+        raise InvalidInputError("--append keeps the cube's mission options: drop --option")
+    if args.append and args.output is None:
+        raise InvalidInputError("--append needs the cube to extend: give -o CUBE")
+    named = {} if args.output is None else {"cube_file": args.output}
     with executor_for(args.workers, args.scheduler) as executor:
         if args.append:
             path = factory.update_cube(files, args.output, verbose=not args.quiet,
                                        executor=executor)
         else:
-            path = factory.make_cube(files, args.output, sector=args.sector,
+            path = factory.make_cube(files, **named, mission_options=options,
                                      verbose=not args.quiet, executor=executor)
     print(path)
     return 0
@@ -200,9 +232,11 @@ def build_parser():
 
     cube = commands.add_parser("cube", help="build a cube from full-frame images")
     cube.add_argument("files", nargs="+", metavar="FILES_OR_DIR")
-    cube.add_argument("-o", "--output", default="img-cube.fits", help="cube file to write")
+    cube.add_argument("-o", "--output", default=None,
+                      help="cube file to write (default: make_cube's default name)")
     cube.add_argument("--max-memory", type=float, default=50, help="GB for image data (50)")
-    cube.add_argument("--sector", type=int, default=None)
+    cube.add_argument("--option", "-O", type=_mission_option, action="append", metavar="KEY=VALUE",
+                      help="a mission option for the cube's plugin (repeatable)")
     cube.add_argument("--append", action="store_true", help="add FILES to the existing cube")
     cube.add_argument("--quiet", action="store_true", help="no progress output")
     _add_parallel(cube)

@@ -26,8 +26,11 @@ class CubeFactory:
         self.max_memory = check_max_memory(max_memory)
 
     def make_cube(self, file_list, cube_file="img-cube.fits", sector=None, max_memory=None,
-                  verbose=True, executor=None):
+                  verbose=True, executor=None, mission_options=None):
         """Stack ``file_list`` into one cube file and return its path.
+
+        ``mission_options`` (a dict) go to the cube's plugin untouched; the 1.x ``sector``
+        argument is one of them.
 
         The plugin that recognises the first file builds the cube. With ``executor`` (any
         :class:`concurrent.futures.Executor`), row bands are built by its workers.
@@ -38,13 +41,17 @@ class CubeFactory:
         check_executor(executor)
         refuse_overwriting_inputs(cube_file, files, "cube_file")
         prepare_directory(os.path.dirname(cube_file) or ".", "cube_file's directory")
-        product = identify_required(files[0], "an image")
-        request = CubeRequest(files=tuple(files), cube_file=cube_file, product=product,
-                              max_memory=memory, sector=sector, verbose=verbose,
-                              executor=executor)
+        kind = identify_required(files[0], "an image")
+        # The 1.x ``sector`` argument is the mission's business: passed through untouched.
+        options = dict(mission_options or {})
+        if sector is not None:
+            options["sector"] = sector
+        request = CubeRequest(files=tuple(files), cube_file=cube_file, kind=kind,
+                              max_memory=memory, verbose=verbose, executor=executor,
+                              mission_options=options)
         result = hook().astrocut_build_cube(request=request)
         if result is None:
-            raise InvalidInputError(f"file_list entry {files[0]!r} is a {product!r} file: no "
+            raise InvalidInputError(f"file_list entry {files[0]!r} is a {kind!r} file: no "
                                     f"installed plugin builds cubes from it (give images)")
         return result
 
@@ -60,12 +67,12 @@ class CubeFactory:
         for path in files:
             refuse_overwriting_inputs(path, [cube_file], "file_list entry")
         memory = self.max_memory if max_memory is None else check_max_memory(max_memory)
-        product = identify_required(files[0], "an image")
-        request = CubeRequest(files=tuple(files), cube_file=cube_file, product=product,
+        kind = identify_required(files[0], "an image")
+        request = CubeRequest(files=tuple(files), cube_file=cube_file, kind=kind,
                               max_memory=memory, verbose=verbose, executor=executor)
         result = hook().astrocut_update_cube(request=request)
         if result is None:
-            raise InvalidInputError(f"file_list entry {files[0]!r} is a {product!r} file: no "
+            raise InvalidInputError(f"file_list entry {files[0]!r} is a {kind!r} file: no "
                                     f"installed plugin adds it to a cube (give images)")
         return result
 
@@ -76,46 +83,37 @@ def open_cube(cube_file):
     A URL is read with the ``fsspec_kwargs`` of the enclosing :func:`astrocut.remote.options`.
     """
     cube_file = check_input(cube_file, "cube_file")
-    product = identify_required(cube_file, "a cube")
-    cube = hook().astrocut_open_cube(path=cube_file, product=product)
+    kind = identify_required(cube_file, "a cube")
+    cube = hook().astrocut_open_cube(path=cube_file, kind=kind)
     if cube is None:
-        raise InvalidInputError(f"{cube_file!r} is a {product!r} file, not a cube that an "
+        raise InvalidInputError(f"{cube_file!r} is a {kind!r} file, not a cube that an "
                                 f"installed plugin can cut")
     return cube
 
 
 def cut_from_cube(cube, request):
-    """Cut one stamp from an opened cube and fit its WCS (nothing is written)."""
-    hooks = hook()
-    cutout = hooks.astrocut_cut_cube(cube=cube, request=request)
+    """Cut one stamp from an opened cube and fit its WCS (nothing is written).
+
+    Cutting is the handle's own job (see docs/architecture.md); the core adds the WCS fit.
+    """
+    cutout = cube.cut(request)
     if cutout is None:
-        raise PluginError(f"no installed plugin cuts from {type(cube).__name__} handles")
+        raise PluginError(f"{type(cube).__name__}.cut returned nothing for {request.center}")
     if cutout.fitted_wcs is None and cutout.image_wcs is not None:
-        cutout.fitted_wcs = hooks.astrocut_fit_wcs(wcs=cutout.image_wcs, corner=cutout.corner,
+        cutout.fitted_wcs = hook().astrocut_fit_wcs(wcs=cutout.image_wcs, corner=cutout.corner,
                                                   shape=cutout.shape)
     return cutout
 
 
-def cube_base_name(cube_file):
-    """The cube's file name without a trailing ``-cube.fits`` or ``.fits``."""
-    name = os.path.basename(os.fspath(cube_file).split("?")[0].rstrip("/"))
-    for suffix in ("-cube.fits", ".fits"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def default_tpf_name(cube_file, center, shape):
-    """``<cube base>_<ra>_<dec>_<nx>x<ny>_astrocut.fits`` as in the documented examples."""
-    ny, nx = shape
-    return (f"{cube_base_name(cube_file)}_{float(center.ra.deg)!r}_{float(center.dec.deg)!r}"
-            f"_{nx}x{ny}_astrocut.fits")
+def default_cutout_name(cube, center, shape):
+    """The cube plugin's file name for a cutout at ``center`` of ``(ny, nx)`` ``shape``."""
+    return cube.default_name(center, shape)
 
 
 class CutoutFactory:
     """Cut target pixel files out of cube files."""
 
-    def cube_cut(self, cube_file, coordinates, cutout_size, product="SPOC", target_pixel_file=None,
+    def cube_cut(self, cube_file, coordinates, cutout_size, product=None, target_pixel_file=None,
                  output_path=".", memory_only=False, verbose=False, fsspec_kwargs=None):
         """Cut a stamp around ``coordinates`` from ``cube_file`` and write a target pixel file.
 
@@ -127,8 +125,9 @@ class CutoutFactory:
             The stamp centre; a string is ``"RA DEC"`` in degrees.
         cutout_size : int, [nx, ny] or `~astropy.units.Quantity`
             Columns by rows, in pixels or as angles.
-        product : str
-            The product the cube was made from (``"SPOC"``).
+        product : str, optional
+            Which pipeline made the cube's images: a mission option, passed to the cube's
+            plugin untouched; by default the plugin's own (1.x callers may still pass it).
         target_pixel_file : str, optional
             Output file name; by default ``<cube base>_<ra>_<dec>_<nx>x<ny>_astrocut.fits``.
         output_path : str
@@ -151,7 +150,10 @@ class CutoutFactory:
         size = parse_cutout_size(cutout_size)
         if not memory_only:
             output_path = prepare_directory(output_path, "output_path")
-        request = CubeCutRequest(center=center, size=size, product=product, verbose=verbose)
+        # ``product`` is the 1.x name of a mission option (which pipeline made the cube).
+        options = {} if product is None else {"product": product}
+        request = CubeCutRequest(center=center, size=size, verbose=verbose,
+                                 mission_options=options)
         with remote.options(fsspec_kwargs), open_cube(cube_file) as cube:
             cutout = cut_from_cube(cube, request)
         (x0, y0), (ny, nx) = cutout.corner, cutout.shape
@@ -163,13 +165,13 @@ class CutoutFactory:
             print(f"Uncertainty cutout cube shape: {cutout.flux_err.shape}")
         write_started = time.perf_counter()
         if memory_only:
-            result = read_into_memory([cutout], "tpf")
+            result = read_into_memory([cutout], cube.output_format)
         else:
-            name = target_pixel_file or default_tpf_name(cube_file, center, cutout.shape)
+            name = target_pixel_file or default_cutout_name(cube, center, cutout.shape)
             path = name if os.path.dirname(name) else os.path.join(output_path, name)
             prepare_directory(os.path.dirname(path) or ".", "target_pixel_file's directory")
             refuse_overwriting_inputs(path, [cube_file], "target_pixel_file")
-            result = write_cutouts([cutout], "tpf", path)
+            result = write_cutouts([cutout], cube.output_format, path)
             if verbose:
                 print(f"Target pixel file: {result}")
         if verbose:

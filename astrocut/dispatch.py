@@ -41,7 +41,7 @@ def _astropy_warning():
 
 
 def identify(path):
-    """Ask the plugins what ``path`` is; return the product name or ``None``."""
+    """Ask the plugins what ``path`` is; return its kind or ``None``."""
     if is_url(path) and local_path(path) is None:
         from . import remote
 
@@ -91,11 +91,11 @@ def _identify(path, reader=None):
 
 def identify_required(path, what):
     """Like :func:`identify` but raise a clear error when no plugin recognises the file."""
-    product = identify(path)
-    if product is None:
+    kind = identify(path)
+    if kind is None:
         raise InvalidInputError(f"{path!r} is not {what} that any installed plugin recognises; "
                                 f"{installed_plugins_hint()}")
-    return product
+    return kind
 
 
 def installed_plugins_hint():
@@ -151,13 +151,10 @@ MAX_MEMORY_GB = 1e6
 
 
 def write_cutouts(cutouts, format, path, options=None):
-    """Write ``cutouts`` through the writer hooks; return the path written."""
-    written = hook().astrocut_write(cutouts=list(cutouts), format=format, path=os.fspath(path),
-                                     options=dict(options or {}))
-    if written is None:
-        kind = type(cutouts[0]).__name__ if cutouts else "empty"
-        raise PluginError(f"no installed plugin writes {kind} cutouts as {format!r}")
-    return written
+    """Write ``cutouts`` with the registered writer of ``format``; return the path written."""
+    from .writer_registry import write
+
+    return write(get_plugin_manager(), list(cutouts), format, path, options)
 
 
 def read_into_memory(cutouts, format, options=None):
@@ -170,7 +167,7 @@ def read_into_memory(cutouts, format, options=None):
 
     scratch = tempfile.mkdtemp(prefix="astrocut-")
     try:
-        path = write_cutouts(cutouts, format, os.path.join(scratch, "cutout.fits"), options)
+        path = write_cutouts(cutouts, format, os.path.join(scratch, "in-memory-cutout"), options)
         with fits.open(path, memmap=False) as hdulist:
             return fits.HDUList([hdu.copy() for hdu in hdulist])
     finally:

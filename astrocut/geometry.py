@@ -1,7 +1,7 @@
 """Turning what users type into sky positions, stamp sizes and pixel windows.
 
 Every cutter in every plugin goes through these functions, so a size or a coordinate means
-the same thing for a TESS cube and for a drizzled Hubble image.
+the same thing for a mission's cube and for a drizzled image.
 """
 
 import numbers

@@ -1,7 +1,7 @@
 """Every hook an astrocut plugin can implement.
 
-The core calls these hooks and knows nothing about any mission: a mission (TESS, a survey,
-a third-party instrument) is a plugin that recognises its own files and answers the hooks
+The core calls these hooks and knows nothing about any mission: a mission (a space telescope, a
+survey, a third-party instrument) is a plugin that recognises its own files and answers the hooks
 for them. Hooks marked *first result* stop at the first plugin that returns something
 other than ``None``; a plugin returns ``None`` for inputs that are not its own.
 
@@ -10,7 +10,15 @@ bulk and distributed paths reuse the same pieces. ``docs/plugins.md`` documents 
 with a worked example; ``tests/core/test_hook_coverage.py`` keeps the two in step.
 """
 
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any, Optional
+
 import pluggy
+
+if TYPE_CHECKING:  # the models are only named in annotations
+    from .models import CubeHandle, CubeRequest, FittedWCS, ImageCutout, ImageCutRequest, Writer
 
 PROJECT_NAME = "astrocut"
 
@@ -19,54 +27,47 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec(firstresult=True)
-def astrocut_identify(path, hdulist):
-    """Name the kind of product ``path`` is, or return ``None`` if it is not this plugin's.
+def astrocut_identify(path: str, hdulist: Any) -> Optional[str]:
+    """Name the kind of file ``path`` is, or return ``None`` if it is not this plugin's.
 
     ``hdulist`` is the file opened lazily by :func:`astropy.io.fits.open` (headers are read
     on access, data are memory-mapped), or ``None`` when the file is not FITS, so plugins for
-    non-FITS formats can inspect ``path`` themselves. Return a namespaced product name such as
-    ``"tess.ffi"`` or ``"tess.cube"``; the same name is passed back to the other hooks.
+    non-FITS formats can inspect ``path`` themselves. Return a namespaced kind such as
+    ``"toy.image"`` or ``"toy.cube"``; it comes back to the plugin as ``request.kind`` or
+    ``kind``. Every plugin is asked in turn: one that raises is recorded and skipped.
     """
 
 
 @hookspec(firstresult=True)
-def astrocut_build_cube(request):
+def astrocut_build_cube(request: CubeRequest) -> Optional[str]:
     """Build a cube file from ``request.files`` (a :class:`astrocut.models.CubeRequest`).
 
-    Return the path of the finished cube, or ``None`` when ``request.product`` is not this
+    Return the path of the finished cube, or ``None`` when ``request.kind`` is not this
     plugin's. The cube is written under a temporary name and renamed when complete.
     """
 
 
 @hookspec(firstresult=True)
-def astrocut_update_cube(request):
+def astrocut_update_cube(request: CubeRequest) -> Optional[str]:
     """Add ``request.files`` to the existing cube ``request.cube_file``.
 
-    Return the cube path, or ``None`` when ``request.product`` is not this plugin's. The old
+    Return the cube path, or ``None`` when ``request.kind`` is not this plugin's. The old
     cube stays intact until the updated one is complete.
     """
 
 
 @hookspec(firstresult=True)
-def astrocut_open_cube(path, product):
-    """Open the cube at ``path`` for cutting and return a handle, or ``None`` if not ours.
+def astrocut_open_cube(path: str, kind: str) -> Optional[CubeHandle]:
+    """Open the cube at ``path`` (identified as ``kind``) and return a handle, or ``None``.
 
-    The handle is a context manager (``close()`` releases the file) and is passed back to
-    :func:`astrocut_cut_cube` for every target, so a bulk run opens a cube once per worker.
+    The handle (:class:`astrocut.models.CubeHandle`) cuts every target itself
+    (``handle.cut(request)``), names its outputs (``default_name``) and says which writer
+    format they use (``output_format``), so a bulk run opens a cube once per worker.
     """
 
 
 @hookspec(firstresult=True)
-def astrocut_cut_cube(cube, request):
-    """Cut ``request`` (a :class:`astrocut.models.CubeCutRequest`) from an opened cube.
-
-    Return a :class:`astrocut.models.CubeCutout` holding arrays and metadata, with no file
-    written; return ``None`` if ``cube`` is not a handle this plugin opened.
-    """
-
-
-@hookspec(firstresult=True)
-def astrocut_cut_images(request):
+def astrocut_cut_images(request: ImageCutRequest) -> Optional[list[ImageCutout]]:
     """Cut the same region from each image in ``request`` (an ImageCutRequest).
 
     Return a list of :class:`astrocut.models.ImageCutout` (inputs the region misses are
@@ -76,7 +77,7 @@ def astrocut_cut_images(request):
 
 
 @hookspec(firstresult=True)
-def astrocut_fit_wcs(wcs, corner, shape):
+def astrocut_fit_wcs(wcs: Any, corner: tuple, shape: tuple) -> Optional[FittedWCS]:
     """Fit a linear celestial WCS to ``wcs`` over a stamp.
 
     ``corner`` is the 0-based ``(x, y)`` image pixel of the stamp's first pixel and ``shape``
@@ -86,19 +87,19 @@ def astrocut_fit_wcs(wcs, corner, shape):
     """
 
 
-@hookspec(firstresult=True)
-def astrocut_write(cutouts, format, path, options):
-    """Write ``cutouts`` (a list of cutout objects) to ``path`` in ``format``.
+@hookspec
+def astrocut_writers() -> list[Writer]:
+    """Return the :class:`astrocut.models.Writer` objects this plugin provides.
 
-    ``format`` is one of ``"tpf"``, ``"fits"``, ``"png"``, ``"jpg"`` or a plugin's own; ``options``
-    is a dict of format options (e.g. ``stretch`` for images). Return ``path`` when written
-    (atomically: temporary name, then rename), or ``None`` if this plugin does not write
-    these cutouts in this format.
+    Each writer has a ``format`` name unique across plugins (a second writer of one format is
+    refused with a :class:`~astrocut.errors.PluginError` naming both plugins), says which
+    cutouts it ``accepts`` and declares its typed ``options``. ``astrocut plugins`` lists
+    them.
     """
 
 
 @hookspec
-def astrocut_register_commands(subparsers):
+def astrocut_register_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add subcommands to the ``astrocut`` command line.
 
     ``subparsers`` is the :mod:`argparse` sub-parser collection; give each parser a
@@ -107,7 +108,7 @@ def astrocut_register_commands(subparsers):
 
 
 @hookspec
-def astrocut_public_api():
+def astrocut_public_api() -> dict[str, object]:
     """Return ``{name: object}``: public names this plugin adds to the ``astrocut`` namespace.
 
     This is how names that belong to a mission (e.g. the 1.x ``TessCubeCutout``) import from

@@ -183,12 +183,14 @@ def _trace(manager):
     manager.add_hookcall_monitoring(before, after)
 
 
-def build_plugin_manager():
+def build_plugin_manager(plugins=(), entry_points=True):
     """Build a fresh plugin manager: specs, defaults, entry points, then validation.
 
-    A plugin whose hook names match no spec is reported and unregistered (``check_pending``
-    would otherwise make every command fail); hooks in :data:`ISOLATED_HOOKS` catch each
-    plugin's exceptions so the other plugins are still asked.
+    ``plugins`` (modules or objects) are registered too, and ``entry_points=False`` leaves
+    every installed plugin out (the ``astrocut_plugins`` test fixture). A plugin whose hook
+    names match no spec is reported and unregistered (``check_pending`` would otherwise
+    make every command fail); hooks in :data:`ISOLATED_HOOKS` catch each plugin's
+    exceptions so the other plugins are still asked.
     """
     manager = AstrocutPluginManager()
     manager.add_hookspecs(hookspecs)
@@ -198,7 +200,10 @@ def build_plugin_manager():
             continue
         __import__(module_name)
         manager.register(sys.modules[module_name], name=module_name)
-    manager.load_errors = _load_entry_points(manager, blocked)
+    for plugin in plugins:
+        manager.register(plugin, name=getattr(plugin, "__name__", None))
+    if entry_points:
+        manager.load_errors = _load_entry_points(manager, blocked)
     manager.load_errors += _drop_invalid_plugins(manager)
     for hook_name in ISOLATED_HOOKS:
         for impl in getattr(manager.hook, hook_name).get_hookimpls():
@@ -206,6 +211,13 @@ def build_plugin_manager():
     if os.environ.get(TRACE_VARIABLE, "") not in ("", "0"):
         _trace(manager)
     return manager
+
+
+def use_plugin_manager(manager):
+    """Make ``manager`` the process-wide one (``None``: rebuild on next use)."""
+    global _manager
+    with _lock:
+        _manager = manager
 
 
 def get_plugin_manager():

@@ -13,7 +13,8 @@ from astropy.wcs import WCS
 from astrocut import get_plugin_manager
 from astrocut.geometry import parse_coordinates, parse_cutout_size
 from astrocut.hookspecs import hookimpl
-from astrocut.models import CubeCutRequest, CubeRequest, FittedWCS, ImageCutRequest
+from astrocut.models import (CubeCutRequest, CubeRequest, FittedWCS, ImageCutout,
+                             ImageCutRequest)
 
 
 def _tan_header(shape=(30, 40), crval=(150.0, 2.0), scale=1e-4):
@@ -39,7 +40,7 @@ def toy_cube(toy_plugin, tmp_path):
 
     paths, header = simulate(str(tmp_path), n_frames=4, shape=(40, 50))
     request = CubeRequest(files=tuple(paths), cube_file=str(tmp_path / "t.toycube"),
-                          product="toy.image", verbose=False)
+                          kind="toy.image", verbose=False)
     return toy_plugin.hook.astrocut_build_cube(request=request), header
 
 
@@ -71,7 +72,7 @@ def test_hook_astrocut_build_cube(toy_cube):
 
 
 def test_hook_astrocut_build_cube_is_declined_for_unknown_products(tmp_path):
-    request = CubeRequest(files=("a",), cube_file=str(tmp_path / "c"), product="nobody.image")
+    request = CubeRequest(files=("a",), cube_file=str(tmp_path / "c"), kind="nobody.image")
     assert get_plugin_manager().hook.astrocut_build_cube(request=request) is None
     assert not (tmp_path / "c").exists()
 
@@ -81,36 +82,41 @@ def test_hook_astrocut_update_cube(tmp_path):
     sector = simulate.simulate_ffis(str(tmp_path / "ffi"), n_ffi=4, size=(40, 36), seed=5)
     hook = get_plugin_manager().hook
     cube = str(tmp_path / "s-cube.fits")
-    first = CubeRequest(files=tuple(sector.files[:2]), cube_file=cube, product="tess.ffi",
+    first = CubeRequest(files=tuple(sector.files[:2]), cube_file=cube, kind="tess.ffi",
                         verbose=False)
     hook.astrocut_build_cube(request=first)
-    more = CubeRequest(files=tuple(sector.files[2:]), cube_file=cube, product="tess.ffi",
+    more = CubeRequest(files=tuple(sector.files[2:]), cube_file=cube, kind="tess.ffi",
                        verbose=False)
     assert hook.astrocut_update_cube(request=more) == cube
     with fits.open(cube) as hdulist:
         assert hdulist[1].data.shape == (36, 40, 4, 2)
     assert hook.astrocut_update_cube(request=CubeRequest(
-        files=(), cube_file=cube, product="nobody.image")) is None
+        files=(), cube_file=cube, kind="nobody.image")) is None
 
 
 def test_hook_astrocut_open_cube(toy_cube):
     cube, _ = toy_cube
     hook = get_plugin_manager().hook
-    with hook.astrocut_open_cube(path=cube, product="toy.cube") as handle:
+    with hook.astrocut_open_cube(path=cube, kind="toy.cube") as handle:
         assert handle.stack.shape == (4, 40, 50)
-    assert hook.astrocut_open_cube(path=cube, product="nobody.cube") is None
+    assert hook.astrocut_open_cube(path=cube, kind="nobody.cube") is None
 
 
-def test_hook_astrocut_cut_cube(toy_cube):
+def test_the_cube_handle_cuts_names_and_declares_its_format(toy_cube):
+    from astrocut.models import CubeHandle
+
     cube, header = toy_cube
     hook = get_plugin_manager().hook
     center = parse_coordinates(f"{header['pointing'][0]} {header['pointing'][1]}")
     request = CubeCutRequest(center=center, size=parse_cutout_size([6, 4]))
-    with hook.astrocut_open_cube(path=cube, product="toy.cube") as handle:
-        cutout = hook.astrocut_cut_cube(cube=handle, request=request)
+    with hook.astrocut_open_cube(path=cube, kind="toy.cube") as handle:
+        assert isinstance(handle, CubeHandle)
+        cutout = handle.cut(request)
+        assert handle.output_format == "toy.stamp"
+        assert handle.default_name(center, cutout.shape).endswith("_6x4_astrocut.fits")
     assert cutout.flux.shape == (4, 4, 6)
+    assert cutout.source_kind == "toy.cube"
     assert cutout.fitted_wcs is None  # cutting never fits or writes: the core does that next
-    assert hook.astrocut_cut_cube(cube=object(), request=request) is None
 
 
 def test_hook_astrocut_cut_images(plain_fits):
@@ -151,20 +157,37 @@ def test_hook_astrocut_fit_wcs_prefers_a_mission_fitter():
         manager.unregister(name="better-fitter")
 
 
-def test_hook_astrocut_write(toy_cube, tmp_path):
+def test_hook_astrocut_writers(toy_cube, tmp_path):
+    from astrocut.dispatch import write_cutouts
+    from astrocut.errors import PluginError
+    from astrocut.models import Writer
+
     cube, header = toy_cube
-    hook = get_plugin_manager().hook
+    manager = get_plugin_manager()
+    offered = [w for ws in manager.hook.astrocut_writers() for w in ws]
+    assert all(isinstance(w, Writer) for w in offered)
+    assert "toy.stamp" in {w.format for w in offered}
     center = parse_coordinates(f"{header['pointing'][0]} {header['pointing'][1]}")
     request = CubeCutRequest(center=center, size=parse_cutout_size(5))
-    with hook.astrocut_open_cube(path=cube, product="toy.cube") as handle:
-        cutout = hook.astrocut_cut_cube(cube=handle, request=request)
-    cutout.fitted_wcs = hook.astrocut_fit_wcs(wcs=cutout.image_wcs, corner=cutout.corner,
-                                              shape=cutout.shape)
-    out = str(tmp_path / "toy-tpf.fits")
-    assert hook.astrocut_write(cutouts=[cutout], format="tpf", path=out, options={}) == out
+    with manager.hook.astrocut_open_cube(path=cube, kind="toy.cube") as handle:
+        cutout = handle.cut(request)
+    cutout.fitted_wcs = manager.hook.astrocut_fit_wcs(wcs=cutout.image_wcs,
+                                                      corner=cutout.corner, shape=cutout.shape)
+    out = str(tmp_path / "toy-stamp.fits")
+    assert write_cutouts([cutout], "toy.stamp", out) == out
     with fits.open(out) as hdulist:
         assert hdulist["FLUX"].data.shape == (4, 5, 5)
-    assert hook.astrocut_write(cutouts=[cutout], format="nonsense", path=out, options={}) is None
+    with pytest.raises(PluginError, match="no installed plugin writes the output format "
+                                          "'nonsense'.*toy.stamp"):
+        write_cutouts([cutout], "nonsense", out)
+    with pytest.raises(PluginError, match="'toy.stamp'.*does not write these ImageCutout"):
+        write_cutouts([ImageCutout(data=np.zeros((2, 2)), header=None, wcs=None, corner=(0, 0),
+                                   center=center, source="x.fits", extension=0)],
+                      "toy.stamp", out)
+    from astrocut.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="'toy.stamp' takes no options, got stretch"):
+        write_cutouts([cutout], "toy.stamp", out, {"stretch": "log"})
 
 
 def test_hook_astrocut_register_commands():

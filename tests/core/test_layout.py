@@ -67,3 +67,36 @@ def test_geometry_and_models_import_in_one_direction():
 def test_no_core_module_over_about_400_lines():
     long = {m: n for m, p in _core_modules() if (n := len(open(p).read().splitlines())) > MAX_LINES}
     assert long == {}
+
+
+# Mission and format words the core must not hold (the owner's guide). ``sector`` and
+# ``product`` are 1.x parameter names of make_cube/cube_cut/cube_cut_many, passed through to
+# the mission as mission_options, so they may appear only where that happens.
+MISSION_WORDS = ("TESS", "SPOC", "FFI", "camera", "CCD", "TPF", "Roman", "ASDF")
+PASS_THROUGH = {"sector": {"astrocut.cubes"}, "product": {"astrocut.cubes", "astrocut.bulk"}}
+
+
+def test_the_core_holds_no_mission_word():
+    import re
+
+    found = []
+    for module, path in _core_modules():
+        text = open(path).read()
+        for word in MISSION_WORDS:
+            if re.search(rf"\b{word}\b", text, flags=re.IGNORECASE):
+                found.append(f"{module}: {word}")
+        for word, allowed in PASS_THROUGH.items():
+            if module not in allowed and re.search(rf"\b{word}\b", text):
+                found.append(f"{module}: {word}")
+    assert found == []
+
+
+def test_the_core_names_no_cube_format():
+    def names_one(module, text):
+        # make_cube's 1.x default file name is public API; it is the only cube name allowed.
+        if module == "astrocut.cubes":
+            text = text.replace('cube_file="img-cube.fits"', "")
+        return '"tpf"' in text or "-cube.fits" in text
+
+    found = [m for m, p in _core_modules() if names_one(m, open(p).read())]
+    assert found == []

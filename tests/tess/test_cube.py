@@ -383,7 +383,7 @@ def test_mismatched_ffis_are_named(small_sector, odd_sets, tmp_path, kind, patte
 def test_empty_list_and_bad_destination(small_sector, tmp_path):
     with pytest.raises(InvalidInputError, match="empty"):
         build([], tmp_path / "cube.fits")
-    request = CubeRequest(files=(), cube_file=str(tmp_path / "c.fits"), product="tess.ffi")
+    request = CubeRequest(files=(), cube_file=str(tmp_path / "c.fits"), kind="tess.ffi")
     with pytest.raises(InvalidInputError, match="empty"):
         cube_module.build_cube(request)
     blocker = tmp_path / "a_file"
@@ -398,7 +398,7 @@ def test_empty_list_and_bad_destination(small_sector, tmp_path):
         build([copy, small_sector.files[1]], copy)
     with pytest.raises(InvalidInputError, match="cube_file.*" + re.escape(str(copy))):
         cube_module.build_cube(CubeRequest(files=(str(copy),), cube_file=str(copy),
-                                           product="tess.ffi", verbose=False))
+                                           kind="tess.ffi", verbose=False))
     assert copy.read_bytes() == before
     directory = tmp_path / "a_directory"
     directory.mkdir()
@@ -432,7 +432,7 @@ def test_cli(small_sector, tmp_path, capsys):
     directory = os.path.dirname(small_sector.files[0])
     target = str(tmp_path / "cli.fits")
     assert main(["cube", directory, "-o", target, "--quiet", "--max-memory", "0.001",
-                 "--sector", "1"]) == 0
+                 "--option", "sector=1"]) == 0
     assert capsys.readouterr().out.strip() == target
     assert fits.getdata(target, 1).shape == (60, 80, 12, 2)
 
@@ -443,7 +443,7 @@ def test_cli(small_sector, tmp_path, capsys):
     _compare_with_full(part, target)
 
     assert main(["cube", small_sector.files[0], "-o", str(tmp_path / "x.fits"),
-                 "--sector", "9", "--quiet"]) == 1
+                 "--option", "sector=9", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("astrocut: error:") and os.path.basename(small_sector.files[0]) in err
 

@@ -21,7 +21,7 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 
 from astrocut import CutoutFactory
-from astrocut.cubes import cut_from_cube, default_tpf_name
+from astrocut.cubes import cut_from_cube, default_cutout_name, open_cube
 from astrocut.errors import AstrocutError, InvalidInputError, InvalidQueryError
 from astrocut.geometry import parse_coordinates, parse_cutout_size
 from astrocut.models import CubeCutRequest
@@ -136,7 +136,8 @@ def test_default_name_and_output_path(small_sector, small_cube, tmp_path, monkey
     expected = f"{base}_{float(coord.ra.deg)!r}_{float(coord.dec.deg)!r}_4x3_astrocut.fits"
     assert os.path.basename(path) == expected
     assert os.path.isfile(tmp_path / expected)
-    assert expected == default_tpf_name(small_cube, parse_coordinates(coord), (3, 4))
+    with open_cube(small_cube) as cube:
+        assert expected == default_cutout_name(cube, parse_coordinates(coord), (3, 4))
 
     out = tmp_path / "new" / "nested"
     path = CutoutFactory().cube_cut(small_cube, coord, 4, output_path=str(out))
@@ -324,7 +325,7 @@ def test_tess_handle_cuts_many_stamps_and_closes(small_sector, small_cube, tmp_p
     with pytest.raises(InvalidInputError, match="closed"):
         opened.read_stamp((0, 0), (2, 2))
     for cutout in cutouts:
-        assert cutout.product == "tess.cube" and cutout.fitted_wcs is not None
+        assert cutout.source_kind == "tess.cube" and cutout.fitted_wcs is not None
         assert cutout.flux.dtype == np.float32 and cutout.flux.dtype.isnative
         assert cutout.aperture.dtype == np.int32
     # Cutouts carry no open file: they pickle, and the copy writes the same file.

@@ -105,7 +105,7 @@ def test_cli_builds_a_cube_with_workers(small_sector, sector_cube, tmp_path, cap
                  "--max-memory", "0.0005"]) == 0
     assert capsys.readouterr().out.strip() == path
     assert open(path, "rb").read() == open(sector_cube, "rb").read()
-    assert main(["cube", "--append", small_sector.files[0], "-o", path, "--sector", "3"]) == 1
+    assert main(["cube", "--append", small_sector.files[0], "-o", path, "--option", "sector=3"]) == 1
     assert "--append" in capsys.readouterr().err
 
 

@@ -117,7 +117,7 @@ def build_cube(request):
     progress = Progress(len(files), "Reading FFI headers", verbose=request.verbose)
     expected = Expected()
     infos = scan(files, expected, progress)
-    sector = check_sector(request.sector, infos)
+    sector = check_sector(request.mission_options.get("sector"), infos)
     infos = sorted_by_start(drop_duplicates(infos))
     rows, cols = expected.shape
     shape = (rows, cols, len(infos), 2)
@@ -193,7 +193,7 @@ def update_cube(request):
             setattr(expected, f"{keyword.lower()}_from", f"the cube {cube_file!r}")
     progress = Progress(len(files), "Reading FFI headers", verbose=request.verbose)
     infos = scan(files, expected, progress)
-    sector = check_sector(request.sector, infos)
+    sector = check_sector(request.mission_options.get("sector"), infos)
     if sector is not None and expected.sector is not None and sector != expected.sector:
         raise InvalidInputError(f"sector={sector} was requested but the cube {cube_file!r} is "
                                 f"SECTOR {expected.sector}")

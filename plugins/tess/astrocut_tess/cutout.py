@@ -68,6 +68,20 @@ class CubeInfo:
 class TessCube:
     """A TESS cube opened for cutting; use as a context manager or call :meth:`close`."""
 
+    #: The writer format of its cutouts: target pixel files (astrocut_tess.plugin).
+    output_format = "tpf"
+
+    def default_name(self, center, shape):
+        """``<cube base>_<ra>_<dec>_<nx>x<ny>_astrocut.fits`` as in the documented examples."""
+        name = os.path.basename(os.fspath(self.path).split("?")[0].rstrip("/"))
+        for suffix in ("-cube.fits", ".fits"):
+            if name.endswith(suffix):
+                name = name[: -len(suffix)]
+                break
+        ny, nx = shape
+        return (f"{name}_{float(center.ra.deg)!r}_{float(center.dec.deg)!r}"
+                f"_{nx}x{ny}_astrocut.fits")
+
     def __init__(self, path, handle, info, wcs, data_offset, n_planes):
         self.path = path
         self._handle = handle
@@ -241,10 +255,12 @@ class TessCube:
         """Cut ``request`` (a :class:`~astrocut.models.CubeCutRequest`): a CubeCutout."""
         corner, shape = self.window(request)
         flux, flux_err, aperture = self.read_stamp(corner, shape)
-        metadata = {"cube": self.info, "ffi_type": request.product or "SPOC"}
+        # cube_cut(product=...) arrives as a mission option: the pipeline that made the FFIs.
+        ffi_type = request.mission_options.get("product") or "SPOC"
+        metadata = {"cube": self.info, "ffi_type": ffi_type}
         return CubeCutout(flux=flux, flux_err=flux_err, aperture=aperture, corner=corner,
                           image_wcs=self.wcs, center=request.center, source=self.path,
-                          product=CUBE_PRODUCT, metadata=metadata)
+                          source_kind=CUBE_PRODUCT, metadata=metadata)
 
 
 def _cadence_numbers(columns, found, primary):

@@ -6,9 +6,7 @@ target pixel files) and ``commands`` (the ``simulate`` and ``demo`` subcommands)
 modules are imported inside the hooks, so loading the plugin stays cheap.
 """
 
-import sys
-
-from astrocut.hookspecs import hookimpl
+from astrocut.plugin_api import CubeCutout, CubeRequest, Writer, hookimpl
 
 FFI = "tess.ffi"
 CUBE = "tess.cube"
@@ -41,15 +39,15 @@ def identify_tess(hdulist):
 
 
 @hookimpl
-def astrocut_identify(path, hdulist):
+def astrocut_identify(path: str, hdulist) -> str | None:
     """Recognise SPOC calibrated FFIs and TESS cubes from their headers."""
     return identify_tess(hdulist)
 
 
 @hookimpl
-def astrocut_build_cube(request):
-    """Build a TESS cube (archive layout) from SPOC FFIs."""
-    if request.product != FFI:
+def astrocut_build_cube(request: CubeRequest) -> str | None:
+    """Build a TESS cube (archive layout) from SPOC FFIs; ``mission_options``: ``sector``."""
+    if request.kind != FFI:
         return None
     from .cube import build_cube
 
@@ -57,9 +55,9 @@ def astrocut_build_cube(request):
 
 
 @hookimpl
-def astrocut_update_cube(request):
+def astrocut_update_cube(request: CubeRequest) -> str | None:
     """Append SPOC FFIs to a TESS cube."""
-    if request.product != FFI:
+    if request.kind != FFI:
         return None
     from .cube import update_cube
 
@@ -67,38 +65,36 @@ def astrocut_update_cube(request):
 
 
 @hookimpl
-def astrocut_open_cube(path, product):
-    """Open a TESS cube once for any number of cutouts."""
-    if product != CUBE:
+def astrocut_open_cube(path: str, kind: str):
+    """Open a TESS cube once for any number of cutouts (the handle cuts, names, and says
+    its cutouts are written as ``"tpf"``); ``mission_options``: ``product`` (FFI type)."""
+    if kind != CUBE:
         return None
     from .cutout import TessCube
 
     return TessCube.open(path)
 
 
-@hookimpl
-def astrocut_cut_cube(cube, request):
-    """Cut a stamp time series from an opened TESS cube."""
-    # Only handles made by astrocut_open_cube are ours; if that never imported the cutout
-    # module, this cube is another mission's, and importing it here would be wasted work.
-    cutout_module = sys.modules.get(f"{__package__}.cutout")
-    if cutout_module is None or not isinstance(cube, cutout_module.TessCube):
-        return None
-    return cube.cut(request)
+def _is_tess_cutout(cutouts) -> bool:
+    return (len(cutouts) == 1 and isinstance(cutouts[0], CubeCutout)
+            and cutouts[0].source_kind == CUBE)
 
 
-@hookimpl
-def astrocut_write(cutouts, format, path, options):
-    """Write a TESS cutout as a target pixel file."""
-    if format != "tpf" or not cutouts or cutouts[0].product != CUBE:
-        return None
+def _write_tpf(cutouts, path, options):
     from .tpf import write_tpf
 
     return write_tpf(cutouts[0], path)
 
 
 @hookimpl
-def astrocut_register_commands(subparsers):
+def astrocut_writers() -> list[Writer]:
+    """Target pixel files, from TESS cube cutouts."""
+    return [Writer(format="tpf", accepts=_is_tess_cutout, write=_write_tpf,
+                   description="TESS target pixel file (one TESS cube cutout)")]
+
+
+@hookimpl
+def astrocut_register_commands(subparsers) -> None:
     """Add ``astrocut simulate``, ``demo``, ``index`` and ``find``."""
     from . import collection_commands
     from .commands import register

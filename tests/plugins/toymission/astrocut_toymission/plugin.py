@@ -3,19 +3,18 @@
 import os
 
 import numpy as np
-from astrocut.geometry import overlap, stamp_window
-from astrocut.hookspecs import hookimpl
-from astrocut.models import CubeCutout
-from astrocut.output import atomic_path
+from astrocut.plugin_api import (CubeCutout, CubeCutRequest, CubeRequest, Writer, atomic_path,
+                                 hookimpl, overlap, stamp_window)
 
 from . import formats
 
 IMAGE = "toy.image"
 CUBE = "toy.cube"
+STAMP = "toy.stamp"  # the writer format of Toy cube cutouts
 
 
 @hookimpl
-def astrocut_identify(path, hdulist):
+def astrocut_identify(path: str, hdulist) -> str | None:
     if hdulist is not None or not os.path.isfile(path):
         return None
     if formats.read_image_header(path) is not None:
@@ -26,8 +25,8 @@ def astrocut_identify(path, hdulist):
 
 
 @hookimpl
-def astrocut_build_cube(request):
-    if request.product != IMAGE:
+def astrocut_build_cube(request: CubeRequest) -> str | None:
+    if request.kind != IMAGE:
         return None
     frames = sorted((formats.read_image(path) for path in request.files),
                     key=lambda pair: pair[0]["time"])
@@ -51,33 +50,34 @@ class ToyCube:
     def close(self):
         self.stack = None
 
+    output_format = STAMP
+
+    def default_name(self, center, shape):
+        ny, nx = shape
+        name = os.path.basename(self.path)
+        return f"{name}_{float(center.ra.deg)!r}_{float(center.dec.deg)!r}_{nx}x{ny}_astrocut.fits"
+
+    def cut(self, request: CubeCutRequest) -> CubeCutout:
+        n_frames, rows, columns = self.stack.shape
+        corner, shape = stamp_window(self.wcs, request.center, request.size, (rows, columns),
+                                     self.path)
+        flux = np.full((n_frames,) + shape, np.nan, dtype=np.float32)
+        aperture = np.zeros(shape, dtype=np.int32)
+        image, stamp = overlap(corner, shape, (rows, columns))
+        flux[(slice(None),) + stamp] = self.stack[(slice(None),) + image]
+        aperture[stamp] = 1
+        times = np.array([frame["time"] for frame in self.header["frames"]])
+        return CubeCutout(flux=flux, flux_err=np.sqrt(np.abs(flux)), aperture=aperture,
+                          corner=corner, image_wcs=self.wcs, center=request.center,
+                          source=self.path, source_kind=CUBE, metadata={"time": times})
+
 
 @hookimpl
-def astrocut_open_cube(path, product):
-    return ToyCube(path) if product == CUBE else None
+def astrocut_open_cube(path: str, kind: str):
+    return ToyCube(path) if kind == CUBE else None
 
 
-@hookimpl
-def astrocut_cut_cube(cube, request):
-    if not isinstance(cube, ToyCube):
-        return None
-    n_frames, rows, columns = cube.stack.shape
-    corner, shape = stamp_window(cube.wcs, request.center, request.size, (rows, columns), cube.path)
-    flux = np.full((n_frames,) + shape, np.nan, dtype=np.float32)
-    aperture = np.zeros(shape, dtype=np.int32)
-    image, stamp = overlap(corner, shape, (rows, columns))
-    flux[(slice(None),) + stamp] = cube.stack[(slice(None),) + image]
-    aperture[stamp] = 1
-    times = np.array([frame["time"] for frame in cube.header["frames"]])
-    return CubeCutout(flux=flux, flux_err=np.sqrt(np.abs(flux)), aperture=aperture,
-                      corner=corner, image_wcs=cube.wcs, center=request.center,
-                      source=cube.path, product=CUBE, metadata={"time": times})
-
-
-@hookimpl
-def astrocut_write(cutouts, format, path, options):
-    if format != "tpf" or not cutouts or cutouts[0].product != CUBE:
-        return None
+def _write_stamp(cutouts, path, options):
     from astropy.io import fits
 
     cutout = cutouts[0]
@@ -91,3 +91,11 @@ def astrocut_write(cutouts, format, path, options):
     with atomic_path(path) as temporary:
         fits.HDUList([primary, pixels, times]).writeto(temporary)
     return path
+
+
+@hookimpl
+def astrocut_writers() -> list[Writer]:
+    return [Writer(format=STAMP, write=_write_stamp,
+                   accepts=lambda cutouts: len(cutouts) == 1
+                   and getattr(cutouts[0], "source_kind", None) == CUBE,
+                   description="Toy stamp time series (FITS)")]
