@@ -100,14 +100,14 @@ def _empty_result(target):
 
 
 def _input_paths(targets):
-    """The targets file, if ``targets`` is one: no TPF may be written over it."""
+    """The targets file, if ``targets`` is one: no cutout may be written over it."""
     return (os.fspath(targets),) if isinstance(targets, (str, os.PathLike)) else ()
 
 
 def _find_written(results, rows, order, cube_file, output_path, started):
-    """After a worker died, add the TPFs its chunk wrote before dying to ``results``.
+    """After a worker died, add the cutout files its chunk wrote before dying to ``results``.
 
-    A TPF appears only complete (renamed into place at the end), so a file at the name a
+    A cutout file appears only complete (renamed into place at the end), so a file at the name a
     target gets, written since the batch began and not reported, is this batch's result.
     Targets are looked at in submission order (the lost chunks are the first unreported
     ones) until every such file is matched. Targets sized as angles are left out: their
@@ -120,6 +120,7 @@ def _find_written(results, rows, order, cube_file, output_path, started):
             if (entry.name.endswith("_astrocut.fits") and entry.name not in reported
                     and entry.stat().st_mtime >= started):
                 unmatched.add(entry.name)
+    namer = None
     for index in order:
         if not unmatched:
             break
@@ -131,7 +132,10 @@ def _find_written(results, rows, order, cube_file, output_path, started):
             shape = (_pixels(size.ny), _pixels(size.nx))
         except (AstrocutError, ValueError, TypeError):
             continue
-        name = default_tpf_name(cube_file, center, shape)
+        if namer is None:  # the cube's plugin names its cutouts; open it once to ask
+            with open_cube(cube_file) as cube:
+                namer = cube.default_name
+        name = namer(center, shape)
         if name not in unmatched:
             continue
         unmatched.discard(name)
@@ -288,7 +292,7 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
     cutout_size : int, [nx, ny] or Quantity, optional
         Size for targets without their own.
     output_path : str
-        Directory for the TPFs (created if missing).
+        Directory for the cutout files (created if missing).
     executor : `concurrent.futures.Executor`, optional
         Run chunks of targets on its workers (a process pool, or
         ``dask.distributed.Client(...).get_executor()``). Results do not depend on it.

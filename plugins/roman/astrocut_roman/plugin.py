@@ -5,7 +5,9 @@ Only the magic bytes are read to recognise a file, so this module imports neithe
 gwcs; a user without them gets one line naming the extra to install when a file is cut.
 """
 
-from astrocut.hookspecs import hookimpl
+import attrs
+
+from astrocut.plugin_api import ImageCutRequest, Writer, hookimpl
 
 from .reader import is_asdf
 
@@ -13,7 +15,7 @@ IMAGE = "roman.image"
 
 
 @hookimpl
-def astrocut_identify(path, hdulist):
+def astrocut_identify(path: str, hdulist) -> str | None:
     """An ASDF file (it starts with ``#ASDF``); FITS files are never ours."""
     if hdulist is None and is_asdf(path):
         return IMAGE
@@ -21,7 +23,7 @@ def astrocut_identify(path, hdulist):
 
 
 @hookimpl
-def astrocut_cut_images(request):
+def astrocut_cut_images(request: ImageCutRequest) -> list | None:
     """Cut the stamp from ASDF inputs; ``None`` when the inputs are not ASDF."""
     from astrocut.errors import InvalidInputError
 
@@ -39,15 +41,27 @@ def astrocut_cut_images(request):
     return cut_asdf_images(request)
 
 
-@hookimpl
-def astrocut_write(cutouts, format, path, options):
-    """Write a GWCS cutout as ASDF (lite by default, ``options["lite"] = False`` for full)."""
-    if format != "asdf":
-        return None
+@attrs.frozen
+class AsdfOptions:
+    """Options of the ``asdf`` writer."""
+
+    lite: bool = True  # the small form; False writes the full data model
+
+
+def _gwcs_cutouts(cutouts) -> bool:
     from .cutter import GwcsCutout
 
-    if not cutouts or not all(isinstance(c, GwcsCutout) for c in cutouts):
-        return None
+    return bool(cutouts) and all(isinstance(c, GwcsCutout) for c in cutouts)
+
+
+def _write_asdf(cutouts, path, options):
     from .writer import write_asdf
 
-    return write_asdf(cutouts, path, options)
+    return write_asdf(cutouts, path, attrs.asdict(options or AsdfOptions()))
+
+
+@hookimpl
+def astrocut_writers() -> list[Writer]:
+    """GWCS cutouts as ASDF (lite by default, ``lite=False`` for the full data model)."""
+    return [Writer(format="asdf", accepts=_gwcs_cutouts, write=_write_asdf, options=AsdfOptions,
+                   description="ASDF file of one GWCS image cutout (option lite)")]
