@@ -1,7 +1,7 @@
 """Cutouts of aligned images: fits_cut and img_cut.
 
 Both functions parse their arguments here, ask the plugins to cut (``astrocut_cut_images``)
-and to write (``astrocut_write``); the names of the files are decided here, so every plugin
+and to write (the registered writer of the format); the names of the files are decided here, so every plugin
 produces the names of the seed documentation:
 ``<prefix>_<ra:.6f>_<dec:.6f>_<nx>-x-<ny>_astrocut.fits`` for one file and
 ``<input stem>_<ra:.6f>_<dec:.6f>_<nx>-x-<ny>_astrocut.<fits|png|jpg>`` per input, where

@@ -65,6 +65,17 @@ class CubeInfo:
         return state
 
 
+def tpf_name(cube_file, center, shape):
+    """``<cube base>_<ra>_<dec>_<nx>x<ny>_astrocut.fits`` as in the documented examples."""
+    name = os.path.basename(os.fspath(cube_file).split("?")[0].rstrip("/"))
+    for suffix in ("-cube.fits", ".fits"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    ny, nx = shape
+    return f"{name}_{float(center.ra.deg)!r}_{float(center.dec.deg)!r}_{nx}x{ny}_astrocut.fits"
+
+
 class TessCube:
     """A TESS cube opened for cutting; use as a context manager or call :meth:`close`."""
 
@@ -72,15 +83,8 @@ class TessCube:
     output_format = "tpf"
 
     def default_name(self, center, shape):
-        """``<cube base>_<ra>_<dec>_<nx>x<ny>_astrocut.fits`` as in the documented examples."""
-        name = os.path.basename(os.fspath(self.path).split("?")[0].rstrip("/"))
-        for suffix in ("-cube.fits", ".fits"):
-            if name.endswith(suffix):
-                name = name[: -len(suffix)]
-                break
-        ny, nx = shape
-        return (f"{name}_{float(center.ra.deg)!r}_{float(center.dec.deg)!r}"
-                f"_{nx}x{ny}_astrocut.fits")
+        """The target pixel file's name (:func:`tpf_name`)."""
+        return tpf_name(self.path, center, shape)
 
     def __init__(self, path, handle, info, wcs, data_offset, n_planes):
         self.path = path

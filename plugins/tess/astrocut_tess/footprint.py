@@ -181,10 +181,10 @@ class TessFootprintCutout:
         return paths
 
     def _named(self):
-        from astrocut.cubes import default_tpf_name
+        from .cutout import tpf_name
 
         for entry, hdulist in zip(self.entries, self.tpf_cutouts, strict=True):
-            yield default_tpf_name(entry.path, self._coordinates, hdulist[2].data.shape), hdulist
+            yield tpf_name(entry.path, self._coordinates, hdulist[2].data.shape), hdulist
 
     def write_as_zip(self, output_dir=".", filename=None, legacy_filenames=False):
         """Write the target pixel files into one zip archive; returns its path."""
