@@ -51,6 +51,9 @@ def register(subparsers):
     simulate.add_argument("--quiet", action="store_true")
     simulate.set_defaults(func=cmd_simulate)
     register_demo(subparsers)
+    from .service.cli import register_serve
+
+    register_serve(subparsers)
 
 
 # ------------------------------------------------------------------------------- demo

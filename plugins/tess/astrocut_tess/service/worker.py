@@ -1,0 +1,95 @@
+"""What runs in the cutting processes: cut one stamp from one cube, return the TPF bytes.
+
+The TPF is made exactly as ``CutoutFactory.cube_cut`` makes it (the same open, cut, WCS fit
+and writer hooks); it is written into this process's scratch directory, read back and
+removed, so the bytes are what the library would have left on disk. Each process keeps its
+cubes open between requests: opening reads a cube's headers and time table, which is most of
+the work for a small stamp.
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
+from collections import OrderedDict
+
+_OPEN_CUBES = OrderedDict()  # path -> (identity, handle)
+_MAX_OPEN = 64
+_SCRATCH = None
+
+
+def initialize(scratch_root):
+    """Pool initializer: a private scratch directory, removed when the process exits."""
+    global _SCRATCH
+    _SCRATCH = tempfile.mkdtemp(prefix="worker-", dir=scratch_root)
+    atexit.register(_close_all)
+    # The plugin manager and astropy's heavy modules load once here, not in a first request.
+    from astrocut.dispatch import hook
+
+    hook()
+
+
+def warm(seconds):
+    """Keep this process busy a moment, so that warming N processes starts all N."""
+    import time
+
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _close_all():
+    while _OPEN_CUBES:
+        _, (_, cube) = _OPEN_CUBES.popitem()
+        cube.close()
+    if _SCRATCH:
+        shutil.rmtree(_SCRATCH, ignore_errors=True)
+
+
+def _identity(path):
+    # A cube replaced on the shared store (new inode or mtime) must be opened again.
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def _cube(path):
+    from astrocut.cubes import open_cube
+
+    identity = _identity(path)
+    cached = _OPEN_CUBES.get(path)
+    if cached is not None and cached[0] == identity:
+        _OPEN_CUBES.move_to_end(path)
+        return cached[1]
+    if cached is not None:
+        cached[1].close()
+        del _OPEN_CUBES[path]
+    cube = open_cube(path)
+    _OPEN_CUBES[path] = (identity, cube)
+    while len(_OPEN_CUBES) > _MAX_OPEN:
+        _, (_, old) = _OPEN_CUBES.popitem(last=False)
+        old.close()
+    return cube
+
+
+def cut_tpf(path, ra, dec, cutout_size):
+    """TPF bytes of the stamp around (ra, dec) from the cube at ``path``, and its shape."""
+    from astropy.coordinates import SkyCoord
+
+    from astrocut.cubes import cut_from_cube
+    from astrocut.dispatch import write_cutouts
+    from astrocut.geometry import parse_cutout_size
+    from astrocut.models import CubeCutRequest
+
+    request = CubeCutRequest(center=SkyCoord(ra, dec, unit="deg"),
+                             size=parse_cutout_size(cutout_size))
+    cutout = cut_from_cube(_cube(path), request)
+    scratch = tempfile.mkdtemp(dir=_SCRATCH or None)
+    try:
+        written = write_cutouts([cutout], "tpf", os.path.join(scratch, "cutout.fits"))
+        with open(written, "rb") as handle:
+            data = handle.read()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return data, tuple(cutout.shape)
