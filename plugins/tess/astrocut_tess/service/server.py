@@ -55,5 +55,24 @@ def serve(cubes, host="127.0.0.1", port=8000, workers=None, limits=None, shutdow
     server = uvicorn.Server(build_config(app, host, port, shutdown_timeout))
     print(f"astrocut serve: {len(collection.entries)} cubes on http://{host}:{port}"
           f"/tesscut/api/v0.1/ ({app.state.service.workers} cutting processes)", flush=True)
-    server.run()
+    _run_until_signalled(server)
     return 0
+
+
+def _run_until_signalled(server):
+    """Run uvicorn; a SIGTERM/SIGINT that ended it gracefully is a normal exit (status 0).
+
+    uvicorn re-raises the signal it caught once it has shut down; with the default handler
+    that would kill the process after all, so a recording handler stands in meanwhile.
+    """
+    import signal
+
+    received = []
+    previous = {sig: signal.signal(sig, lambda number, frame: received.append(number))
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return received

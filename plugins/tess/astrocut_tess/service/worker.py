@@ -10,6 +10,7 @@ the work for a small stamp.
 import atexit
 import os
 import shutil
+import signal
 import tempfile
 from collections import OrderedDict
 
@@ -21,6 +22,10 @@ _SCRATCH = None
 def initialize(scratch_root):
     """Pool initializer: a private scratch directory, removed when the process exits."""
     global _SCRATCH
+    # A signal to the whole process group (Ctrl-C, a container stop) must not kill a cut
+    # half-way: the server finishes in-flight requests, then shuts this pool down itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _SCRATCH = tempfile.mkdtemp(prefix="worker-", dir=scratch_root)
     atexit.register(_close_all)
     # The plugin manager and astropy's heavy modules load once here, not in a first request.
