@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import time
 import zipfile
 
 import pytest
@@ -58,6 +59,16 @@ def test_bad_parameters_in_a_post_form_too(server_url):
     assert reply.status_code == 400 and reply.json()["msg"].startswith("x: ")
 
 
+def test_post_json_body(server_url, star):
+    reply = requests.post(api(server_url, "astrocut"), timeout=30,
+                          json={"ra": star.ra, "dec": star.dec, "x": 3, "y": 4, "sector": [27]})
+    assert reply.status_code == 200
+    (name,) = zipfile.ZipFile(io.BytesIO(reply.content)).namelist()
+    assert name.startswith("tess-s0027-1-1_") and name.endswith("_3x4_astrocut.fits")
+    bad = requests.post(api(server_url, "astrocut"), json={"ra": 1}, timeout=30)
+    assert bad.status_code == 400 and bad.json()["msg"].startswith("dec: ")
+
+
 def test_messages_say_what_to_do(server_url):
     assert "[1, 2, 27]" in _get(server_url, "astrocut", ra=1, dec=1, sector=99).json()["msg"]
     assert "px (pixels) or d (degrees)" in _get(server_url, "astrocut", ra=1, dec=1,
@@ -98,7 +109,13 @@ def test_access_log_is_one_json_object_per_request(server_url, star, caplog):
     caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
     _get(server_url, "astrocut", **_target(star, x=3, y=3, sector=1))
     _get(server_url, "astrocut", ra=1, dec=100)
-    entries = [json.loads(r.getMessage()) for r in caplog.records if r.name == ACCESS_LOGGER]
+    # A line is logged once the reply has gone out, so it may follow the client's read.
+    for _ in range(100):
+        entries = [json.loads(r.getMessage()) for r in caplog.records
+                   if r.name == ACCESS_LOGGER]
+        if len(entries) >= 2:
+            break
+        time.sleep(0.02)
     good, bad = entries[-2:]
     assert good["status"] == 200 and good["cubes"] == ["tess-s0001-1-1"]
     assert good["bytes"] > 2880 * 3 and good["duration_ms"] > 0
@@ -119,6 +136,22 @@ def test_moving_target_sector_from_a_path_table(server_url, collection, star):
     reply = requests.post(api(server_url, "moving_target/sector"), data={"ephemeris": later},
                           timeout=30)
     assert reply.json()["results"] == []
+
+
+def test_requests_over_the_concurrency_limit_wait_their_turn(collection, star, serve):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from astrocut_tess.service.app import create_app
+    from astrocut_tess.service.params import Limits
+
+    app = create_app(collection, Limits(max_concurrent=1), workers=1)
+    with serve(app) as url, ThreadPoolExecutor(6) as pool:
+        replies = list(pool.map(lambda n: _get(url, "astrocut", **_target(star, x=n, y=n)),
+                                range(3, 9)))
+    assert [r.status_code for r in replies] == [200] * 6
+    for n, reply in zip(range(3, 9), replies):
+        names = zipfile.ZipFile(io.BytesIO(reply.content)).namelist()
+        assert len(names) == 2 and all(name.endswith(f"_{n}x{n}_astrocut.fits") for name in names)
 
 
 def test_request_timeout_is_a_504(collection, star, serve):

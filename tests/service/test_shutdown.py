@@ -2,6 +2,7 @@
 
 import http.client
 import io
+import os
 import json
 import signal
 import socket
@@ -26,7 +27,8 @@ def _start(cube_dir, env, *options):
     process = subprocess.Popen(
         [sys.executable, "-m", "astrocut", "serve", "--cubes", str(cube_dir), "--port",
          str(port), "--workers", "1", *options],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -55,15 +57,18 @@ def _leftovers(scratch):
     return sorted(str(p) for p in scratch.rglob("*"))
 
 
-def test_sigterm_lets_in_flight_requests_finish(cube_dir, star, scratch_env):
+def test_sigterm_lets_in_flight_requests_finish(collection, star, scratch_env, tmp_path):
     env, scratch = scratch_env
-    process, port = _start(cube_dir[0], env, "--shutdown-timeout", "20")
+    index = tmp_path / "cubes.ecsv"
+    collection.write(str(index))
+    process, port = _start(index, env, "--shutdown-timeout", "20")
     try:
         assert _leftovers(scratch)  # the server's scratch directory exists while it runs
         body = f"ra={star.ra}&dec={star.dec}&x=6&y=4&units=px".encode()
         sock = _held_request(port, body)
         time.sleep(0.3)
-        process.send_signal(signal.SIGTERM)
+        # To the whole group, as a container stop sends it: the cutting processes too.
+        os.killpg(process.pid, signal.SIGTERM)
         time.sleep(0.5)
         assert process.poll() is None  # still serving the held request
         with pytest.raises(OSError):  # but no longer accepting new connections

@@ -14,8 +14,11 @@ import signal
 import tempfile
 from collections import OrderedDict
 
-_OPEN_CUBES = OrderedDict()  # path -> (identity, handle)
+_OPEN_CUBES = OrderedDict()  # path -> (identity, handle, stamp shapes cut from it)
 _MAX_OPEN = 64
+# A handle keeps per-stamp-shape parts of its TPFs (rows of n_frames x shape); a server sees
+# any shape, so a handle is reopened after this many distinct ones to keep memory bounded.
+_MAX_SHAPES = 32
 _SCRATCH = None
 
 
@@ -44,7 +47,7 @@ def warm(seconds):
 
 def _close_all():
     while _OPEN_CUBES:
-        _, (_, cube) = _OPEN_CUBES.popitem()
+        _, (_, cube, _) = _OPEN_CUBES.popitem()
         cube.close()
     if _SCRATCH:
         shutil.rmtree(_SCRATCH, ignore_errors=True)
@@ -68,14 +71,24 @@ def _cube(path):
         _OPEN_CUBES.move_to_end(path)
         return cached[1]
     if cached is not None:
-        cached[1].close()
-        del _OPEN_CUBES[path]
+        _forget(path)
     cube = open_cube(path)
-    _OPEN_CUBES[path] = (identity, cube)
+    _OPEN_CUBES[path] = (identity, cube, set())
     while len(_OPEN_CUBES) > _MAX_OPEN:
-        _, (_, old) = _OPEN_CUBES.popitem(last=False)
-        old.close()
+        _forget(next(iter(_OPEN_CUBES)))
     return cube
+
+
+def _forget(path):
+    _, cube, _ = _OPEN_CUBES.pop(path)
+    cube.close()
+
+
+def _note_shape(path, shape):
+    shapes = _OPEN_CUBES[path][2]
+    shapes.add(shape)
+    if len(shapes) > _MAX_SHAPES:
+        _forget(path)
 
 
 def cut_tpf(path, ra, dec, cutout_size):
@@ -97,4 +110,5 @@ def cut_tpf(path, ra, dec, cutout_size):
             data = handle.read()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    _note_shape(path, tuple(cutout.shape))
     return data, tuple(cutout.shape)
