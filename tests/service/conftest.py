@@ -8,10 +8,6 @@ import time
 
 import pytest
 
-pytest.importorskip("starlette")
-pytest.importorskip("uvicorn")
-# The collection (issue 15) names the cubes the server may cut.
-pytest.importorskip("astrocut_tess.collection")
 
 SIZE = (100, 80)
 N_FRAMES = 8

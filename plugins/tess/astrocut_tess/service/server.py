@@ -14,9 +14,13 @@ from .params import Limits
 
 
 def load_collection(source):
-    from astrocut.errors import InvalidInputError
+    from astrocut.errors import AstrocutError, InvalidInputError
 
-    from ..collection import CubeCollection
+    try:
+        from ..collection import CubeCollection
+    except ImportError:
+        raise AstrocutError("astrocut serve needs cube collections (astrocut_tess.collection), "
+                            "which this installation lacks") from None
 
     collection = CubeCollection.load(source)
     if not collection.entries:
