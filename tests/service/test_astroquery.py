@@ -8,7 +8,7 @@ import pytest
 
 # The server stack (extra 'serve') and the collection (issue 15) naming the cubes it cuts.
 for _module in ("starlette", "uvicorn", "astrocut_tess.collection"):
-    pytest.importorskip(_module)
+    pytest.importorskip(_module, exc_type=ModuleNotFoundError)
 
 pytest.importorskip("astroquery")
 
@@ -123,3 +123,23 @@ def test_warnings_are_not_errors_for_good_requests(tesscut, star):
     with warnings.catch_warnings():
         warnings.simplefilter("error", NoResultsWarning)
         assert len(tesscut.get_cutouts(coordinates=_target(star), size=3)) == 2
+
+
+def test_astroquery_config_file_route_reaches_the_server(server_url, star, tmp_path):
+    """``[mast] server = ...`` in astroquery.cfg: even the module's ready-made ``Tesscut``."""
+    import json
+    import subprocess
+    import sys
+
+    config = tmp_path / "astropy"
+    config.mkdir()
+    (config / "astroquery.cfg").write_text(f"[mast]\nserver = {server_url}\n")
+    script = ("import json; from astroquery.mast import Tesscut\n"
+              f"t = Tesscut.get_sectors(coordinates='{star.ra} {star.dec}')\n"
+              "print(json.dumps(list(t['sectorName'])))\n")
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "c"))
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == ["tess-s0001-1-1",
+                                                                  "tess-s0027-1-1"]

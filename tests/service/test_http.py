@@ -10,7 +10,7 @@ import pytest
 
 # The server stack (extra 'serve') and the collection (issue 15) naming the cubes it cuts.
 for _module in ("starlette", "uvicorn", "astrocut_tess.collection"):
-    pytest.importorskip(_module)
+    pytest.importorskip(_module, exc_type=ModuleNotFoundError)
 
 requests = pytest.importorskip("requests")
 
@@ -71,6 +71,14 @@ def test_post_json_body(server_url, star):
     assert name.startswith("tess-s0027-1-1_") and name.endswith("_3x4_astrocut.fits")
     bad = requests.post(api(server_url, "astrocut"), json={"ra": 1}, timeout=30)
     assert bad.status_code == 400 and bad.json()["msg"].startswith("dec: ")
+
+
+def test_an_oversized_body_is_refused(server_url):
+    from astrocut_tess.service.app import MAX_BODY
+
+    reply = requests.post(api(server_url, "moving_target/sector"), timeout=60,
+                          data={"ephemeris": "x" * (MAX_BODY + 1)})
+    assert reply.status_code == 400 and reply.json()["msg"].startswith("body: ")
 
 
 def test_messages_say_what_to_do(server_url):

@@ -10,7 +10,7 @@ import pytest
 
 # The server stack (extra 'serve') and the collection (issue 15) naming the cubes it cuts.
 for _module in ("starlette", "uvicorn", "astrocut_tess.collection"):
-    pytest.importorskip(_module)
+    pytest.importorskip(_module, exc_type=ModuleNotFoundError)
 
 pytest.importorskip("fsspec")
 pytest.importorskip("aiohttp")

@@ -33,6 +33,7 @@ from .params import Limits, ParameterError, parse_cutout_query, parse_sector_que
 log = logging.getLogger(__name__)
 API = "/tesscut/api/v0.1"
 NO_DATA = "No cube in this service holds the target"
+MAX_BODY = 8 * 1024 * 1024  # a form, or an ephemeris of ~100,000 rows
 
 
 class Service:
@@ -102,7 +103,7 @@ async def request_params(request):
     for key, value in request.query_params.multi_items():
         params.setdefault(key, []).append(value)
     if request.method == "POST":
-        body = await request.body()
+        body = await _body(request)
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "application/json" and body:
             try:
@@ -122,6 +123,20 @@ async def request_params(request):
             for key, value in pairs:
                 params.setdefault(key, []).append(value)
     return params
+
+
+async def _body(request):
+    """The request body, refused past MAX_BODY bytes before more of it is read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise ParameterError("body", f"is {declared} bytes; this server takes at most {MAX_BODY}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ParameterError("body", f"is over {MAX_BODY} bytes, the most this server takes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _sector_name(entry):
