@@ -156,14 +156,18 @@ def test_requests_over_the_concurrency_limit_wait_their_turn(collection, star, s
     from astrocut_tess.service.app import create_app
     from astrocut_tess.service.params import Limits
 
-    app = create_app(collection, Limits(max_concurrent=1), workers=1)
+    app = create_app(collection, Limits(max_concurrent=1, max_sectors=1), workers=1)
     with serve(app) as url, ThreadPoolExecutor(6) as pool:
-        replies = list(pool.map(lambda n: _get(url, "astrocut", **_target(star, x=n, y=n)),
-                                range(3, 9)))
+        replies = list(pool.map(
+            lambda n: _get(url, "astrocut", **_target(star, x=n, y=n, sector=1 + 26 * (n % 2))),
+            range(3, 9)))
+        too_many = _get(url, "astrocut", **_target(star, x=3, y=3))  # in 2 cubes, limit 1
     assert [r.status_code for r in replies] == [200] * 6
     for n, reply in zip(range(3, 9), replies):
-        names = zipfile.ZipFile(io.BytesIO(reply.content)).namelist()
-        assert len(names) == 2 and all(name.endswith(f"_{n}x{n}_astrocut.fits") for name in names)
+        (name,) = zipfile.ZipFile(io.BytesIO(reply.content)).namelist()
+        assert name.startswith(f"tess-s{1 + 26 * (n % 2):04d}-1-1_")
+        assert name.endswith(f"_{n}x{n}_astrocut.fits")
+    assert too_many.status_code == 400 and too_many.json()["msg"].startswith("sector: ")
 
 
 def test_request_timeout_is_a_504(collection, star, serve):
