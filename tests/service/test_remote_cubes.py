@@ -20,9 +20,6 @@ REMOTE_TESTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
                             "remote")
 
 
-@pytest.mark.xfail(reason="the TESS cube reader (cutout.TessCube.open) opens local files only; "
-                          "remote reads reached the core and the generic cutter first",
-                   strict=False)
 def test_cubes_at_urls_are_cut_like_local_ones(collection, star, serve):
     from astropy.io import fits
 
