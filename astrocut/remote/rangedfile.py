@@ -1,16 +1,24 @@
 """A read-only, seekable binary file over a ranged reader, for code that reads sequentially
 (FITS header scans, astropy). Small reads are served from a read-ahead buffer; large ones go
-to the reader as one range."""
+to the reader as one range.
+
+The last few read-ahead blocks are kept on the reader, so files opened on one reader one
+after the other (a plugin identifying the file, then its reader opening it) share them.
+With ``tail=N``, a read within N bytes of the end reads to the end: for layouts whose last
+HDU is read whole right after its header (a cube's table of FFI headers), one round trip
+instead of two.
+"""
 
 import io
 
 READ_AHEAD = 64 * 1024
+KEPT_BLOCKS = 8
 
 
 class RangedFile(io.RawIOBase):
     """``reader``'s bytes as a file object (``mode`` "rb", ``name`` the path)."""
 
-    def __init__(self, reader, read_ahead=READ_AHEAD):
+    def __init__(self, reader, read_ahead=READ_AHEAD, tail=0):
         super().__init__()
         self.reader = reader
         self.name = str(reader.path)
@@ -19,6 +27,7 @@ class RangedFile(io.RawIOBase):
         self._buffer = b""
         self._buffer_start = 0
         self._read_ahead = read_ahead
+        self._tail = tail
 
     def readable(self):
         return True
@@ -50,23 +59,42 @@ class RangedFile(io.RawIOBase):
             return 0
         inner = self._position - self._buffer_start
         if not (0 <= inner and inner + wanted <= len(self._buffer)):
-            if wanted >= self._read_ahead:
-                data = self.reader.read_ranges([(self._position, wanted)])[0]
-                view[:len(data)] = data
-                self._position += len(data)
-                return len(data)
-            length = min(self._read_ahead, self.reader.size - self._position)
-            self._buffer = self.reader.read_ranges([(self._position, length)])[0]
-            self._buffer_start = self._position
-            inner = 0
+            self._buffer_start, self._buffer = self._block(wanted)
+            inner = self._position - self._buffer_start
         view[:wanted] = self._buffer[inner:inner + wanted]
         self._position += wanted
         return wanted
 
+    def _block(self, wanted):
+        """``(start, bytes)`` of a block holding ``wanted`` bytes at the position."""
+        blocks = self.reader.__dict__.setdefault("_read_ahead_blocks", {})
+        position, size = self._position, self.reader.size
+        for start, data in blocks.items():
+            if start <= position and position + wanted <= start + len(data):
+                return start, data
+        if size - position <= max(self._tail, wanted):
+            length = size - position
+        else:
+            length = min(max(self._read_ahead, wanted), size - position)
+        data = self.reader.read_ranges([(position, length)])[0]
+        if length <= max(self._tail, self._read_ahead):
+            blocks[position] = data
+            while len(blocks) > KEPT_BLOCKS:
+                del blocks[next(iter(blocks))]
+        return position, data
+
     def pread(self, size, offset):
         """Up to ``size`` bytes at ``offset`` (fewer at the end of the file), as os.pread."""
         size = min(size, max(self.reader.size - offset, 0))
-        return self.reader.read_ranges([(offset, size)])[0] if size > 0 else b""
+        if size <= 0:
+            return b""
+        saved = self._position
+        try:
+            self._position = offset
+            start, data = self._block(size)
+        finally:
+            self._position = saved
+        return data[offset - start:offset - start + size]
 
     def close(self):
         # The reader belongs to whoever opened it; only the buffer goes.

@@ -129,7 +129,21 @@ def test_memo_is_checked_against_the_etag(http_server):
     assert remote.memo(open_ranged(http_server.url + "/f.bin"), "x", lambda: "new") == "new"
 
 
-def test_s3_reads_faults_and_changes(moto_endpoint):
+def test_anonymous_s3_goes_over_plain_https_others_through_s3fs():
+    from astrocut.remote.fsspec_reader import s3_http_url
+
+    assert (s3_http_url("s3://stpubdata/tess/a b.fits", {"anon": True})
+            == "https://stpubdata.s3.amazonaws.com/tess/a%20b.fits")
+    assert (s3_http_url("s3://b/k", {"anon": True, "client_kwargs": {"region_name": "us-west-2"}})
+            == "https://b.s3.us-west-2.amazonaws.com/k")
+    assert (s3_http_url("s3://b/k", {"anon": True, "endpoint_url": "http://127.0.0.1:9/"})
+            == "http://127.0.0.1:9/b/k")
+    assert s3_http_url("s3://b/k", {"key": "id", "secret": "s"}) is None
+    assert s3_http_url("s3://b/k", {"anon": True, "requester_pays": True}) is None
+
+
+@pytest.mark.parametrize("credentials", [False, True], ids=["anonymous", "s3fs"])
+def test_s3_reads_faults_and_changes(moto_endpoint, credentials):
     from servers import upload
 
     import tempfile
@@ -139,7 +153,10 @@ def test_s3_reads_faults_and_changes(moto_endpoint):
         handle.flush()
         client = upload(moto_endpoint, "reader-bucket", {"dir/f.bin": handle.name})
     kwargs = {"anon": True, "endpoint_url": moto_endpoint}
+    if credentials:  # moto takes any key: these requests are signed by botocore (s3fs)
+        kwargs = {"key": "testing", "secret": "testing", "endpoint_url": moto_endpoint}
     reader = open_ranged("s3://reader-bucket/dir/f.bin", kwargs)
+    assert reader._s3 == credentials
     assert reader.size == len(DATA) and reader.etag
     assert reader.read_ranges(RANGES) == EXPECTED
     with pytest.raises(InvalidInputError, match="404"):

@@ -35,6 +35,9 @@ from .keywords import FILE_COLUMN, VALID_CTYPE2, is_wcs_input
 from .rawfits import header_value, read_exact, row_values
 
 CUBE_PRODUCT = "tess.cube"
+# The table of FFI headers is the cube's last HDU and is read whole just after its header:
+# over the network, one request for both when the table is no larger than this.
+_TAIL = 16 * 1024 * 1024
 
 
 class CubeInfo:
@@ -108,7 +111,7 @@ class TessCube:
         if remote.local_path(path) is None:
             reader = remote.open_ranged(path)
             cube = remote.memo(reader, "tess.cube",
-                               lambda: cls._read(path, remote.RangedFile(reader)))
+                               lambda: cls._read(path, remote.RangedFile(reader, tail=_TAIL)))
             return cls(path, reader, cube.info, cube.wcs, cube._data_offset, cube._n_planes)
         path = remote.local_path(path)
         handle = open_cube_file(path)
