@@ -70,7 +70,7 @@ class RangeServer(_LoopThread):
     """Files (name -> bytes) over HTTP with Range, ETag and If-Match.
 
     Faults, all off by default and settable at any time: ``latency`` (seconds before each
-    answer), ``fail_every`` (every k-th GET answers 503), ``drop_every`` (every k-th GET
+    answer), ``fail_every`` (every k-th GET answers ``fail_status``, 503 by default), ``drop_every`` (every k-th GET
     sends half its body and drops the connection), ``short_every`` (every k-th GET sends a
     correct-looking response with half the bytes), ``trickle`` (seconds between the bytes
     of a body), ``status`` (name -> status code for every request, e.g. 403).
@@ -87,6 +87,7 @@ class RangeServer(_LoopThread):
             self.put(name, data)
         self.latency = 0.0
         self.fail_every = 0
+        self.fail_status = 503
         self.drop_every = 0
         self.short_every = 0
         self.trickle = 0.0
@@ -135,7 +136,7 @@ class RangeServer(_LoopThread):
                                          "Last-Modified": _LAST_MODIFIED})
         self.gets += 1
         if self.fail_every and self.gets % self.fail_every == 0:
-            return web.Response(status=503, text="injected 503")
+            return web.Response(status=self.fail_status, text="injected failure")
         wanted = request.headers.get("If-Match")
         if wanted and wanted != etag:
             return web.Response(status=412)

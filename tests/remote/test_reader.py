@@ -56,10 +56,12 @@ def test_http_ranges_are_concurrent_and_bounded(http_server):
     assert http_server.bytes_sent == sum(n for _, n in RANGES) == reader.bytes_read
 
 
-@pytest.mark.parametrize("fault", ["fail_every", "drop_every", "short_every"])
+@pytest.mark.parametrize("fault", ["fail_every", "429", "drop_every", "short_every"])
 def test_http_transient_faults_are_retried(http_server, fault):
     http_server.put("f.bin", DATA)
     reader = open_ranged(http_server.url + "/f.bin")
+    if fault == "429":
+        fault, http_server.fail_status = "fail_every", 429
     setattr(http_server, fault, 3)
     assert reader.read_ranges(RANGES) == EXPECTED
     assert http_server.gets > len(RANGES)  # some were sent again
