@@ -45,6 +45,7 @@ class GwcsCutout(ImageCutout):
     node_class: object = None
     max_separation: float = 0.0
     sigma: float = 0.0
+    cutout2d: object = None
 
 
 def cut_asdf_images(request):
@@ -68,15 +69,16 @@ def cut_file(path, center, size, fill_value=np.nan):
     return result
 
 
-def cut_positions(path, centers, size, fill_value=np.nan):
+def cut_positions(path, centers, size, fill_value=np.nan, asdf_kwargs=None, cutout2d=False):
     """Cut a stamp around each of ``centers`` from ``path``, opening the file once.
 
     Returns one item per centre: a :class:`GwcsCutout`, or the :class:`InvalidQueryError`
     saying why that stamp has no pixel on the image (so a caller cutting many positions
-    decides how to report misses).
+    decides how to report misses). ``cutout2d`` also makes each stamp an
+    :class:`astropy.nddata.Cutout2D` of the original array (for the 1.x faces).
     """
     results = []
-    with reader.open_asdf(path) as handle:
+    with reader.open_asdf(path, asdf_kwargs) as handle:
         node = reader.image_node(handle.tree, path)
         original = node["meta"]["wcs"]
         aligned = reader.aligned_arrays(node)
@@ -86,16 +88,17 @@ def cut_positions(path, centers, size, fill_value=np.nan):
                              if name != "meta" and name not in aligned},
                   "node_class": (type(node) if type(node).__module__.startswith(
                       "roman_datamodels") else None)}
+        fill = fill_value, cutout2d
         for center in centers:
             try:
-                results.append(_cut_one(node, original, aligned, center, size, fill_value,
-                                        shared))
+                results.append(_cut_one(node, original, aligned, center, size, fill, shared))
             except InvalidQueryError as exc:
                 results.append(exc)
     return results
 
 
-def _cut_one(node, original, aligned, center, size, fill_value, shared):
+def _cut_one(node, original, aligned, center, size, fill, shared):
+    fill_value, with_cutout2d = fill
     source = os.path.basename(shared["source"])
     x, y = fits_wcs.target_pixel(original, center)
     if not (np.isfinite(x) and np.isfinite(y)):
@@ -107,9 +110,28 @@ def _cut_one(node, original, aligned, center, size, fill_value, shared):
     stamp_gwcs = cutout_gwcs(original, corner, shape)
     wcs, max_sep, sigma = fits_wcs.fitted_fits_wcs(stamp_gwcs, shape)
     header = _header(wcs, shared["source"], corner, max_sep, sigma, shared["meta"])
+    nddata = _cutout2d(node["data"], corner, shape, fill_value, wcs) if with_cutout2d else None
     return GwcsCutout(data=arrays["data"], header=header, wcs=wcs, corner=corner,
                       center=center, extension=0, gwcs=stamp_gwcs, arrays=arrays,
-                      max_separation=max_sep, sigma=sigma, **shared)
+                      max_separation=max_sep, sigma=sigma, cutout2d=nddata, **shared)
+
+
+def _cutout2d(array, corner, shape, fill_value, wcs):
+    """The stamp as astropy's Cutout2D of the original array, on exactly our window.
+
+    Cutout2D's first pixel is ``ceil(position - n / 2)``; the window's centre
+    ``corner + (n - 1) / 2`` gives back ``corner`` for odd and even ``n`` alike.
+    """
+    from astropy.nddata import Cutout2D
+
+    (x0, y0), (ny, nx) = corner, shape
+    cutout = Cutout2D(array, position=(x0 + (nx - 1) / 2, y0 + (ny - 1) / 2), size=(ny, nx),
+                      mode="partial", fill_value=_fill_for(np.dtype(array.dtype), fill_value),
+                      copy=True)
+    cutout.data = getattr(cutout.data, "value", cutout.data)
+    wcs.pixel_shape = (nx, ny)
+    cutout.wcs = wcs
+    return cutout
 
 
 def cut_array(array, corner, shape, fill_value):
@@ -155,6 +177,9 @@ def _header(wcs, path, corner, max_sep, sigma, meta):
     from astropy.io import fits
 
     header = wcs.to_header(relax=True)
+    header["EXTNAME"] = ("CUTOUT", "extension name")
+    # The file's name only, as the FITS plugin writes it: a cutout of a remote file and of
+    # its local copy are then the same bytes.
     header["ORIG_FLE"] = (os.path.basename(os.fspath(path)), "input file of this cutout")
     header["CUT_X0"] = (int(corner[0]), "0-based input column of the first cutout pixel")
     header["CUT_Y0"] = (int(corner[1]), "0-based input row of the first cutout pixel")

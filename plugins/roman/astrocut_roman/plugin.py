@@ -65,3 +65,11 @@ def astrocut_writers() -> list[Writer]:
     """GWCS cutouts as ASDF (lite by default, ``lite=False`` for the full data model)."""
     return [Writer(format="asdf", accepts=_gwcs_cutouts, write=_write_asdf, options=AsdfOptions,
                    description="ASDF file of one GWCS image cutout (option lite)")]
+
+
+@hookimpl
+def astrocut_public_api():
+    """The 1.x Roman names: ``ASDFCutout`` and ``asdf_cut`` (asdf is imported only on use)."""
+    from . import legacy
+
+    return {"ASDFCutout": legacy.ASDFCutout, "asdf_cut": legacy.asdf_cut}

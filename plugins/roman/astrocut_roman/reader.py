@@ -41,8 +41,10 @@ def require_asdf():
 
 
 @contextlib.contextmanager
-def open_asdf(path):
+def open_asdf(path, asdf_kwargs=None):
     """Open ``path`` with asdf; raise the package's error if it is not readable ASDF.
+
+    ``asdf_kwargs`` go to :func:`asdf.open` (``memmap`` defaults to True for local files).
 
     Local files are memory-mapped, so a stamp reads only its own pages. A URL is read through
     :func:`astrocut.remote.open_ranged` (the caller's ``fsspec_kwargs``, retries, timeout):
@@ -60,8 +62,9 @@ def open_asdf(path):
         else:
             reader = stack.enter_context(contextlib.closing(remote.open_ranged(path)))
             source, memmap = remote.RangedFile(reader), False
+        kwargs = {"lazy_load": True, "memmap": memmap, **(asdf_kwargs or {})}
         try:
-            handle = stack.enter_context(asdf.open(source, lazy_load=True, memmap=memmap))
+            handle = stack.enter_context(asdf.open(source, **kwargs))
         except AstrocutError:
             raise
         except Exception as exc:  # asdf raises ValueError, OSError, yaml errors ... for bad files

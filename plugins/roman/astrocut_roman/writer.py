@@ -37,11 +37,11 @@ def write_asdf(cutouts, path, options):
 
 
 def _position(cutout):
-    return f"{cutout.center.ra.deg:.8f} {cutout.center.dec.deg:.8f}"
+    return cutout.center.to_string(precision=8)
 
 
 def lite_node(cutout):
-    return {"meta": {"wcs": cutout.gwcs, "orig_file": os.path.basename(cutout.source),
+    return {"meta": {"wcs": cutout.gwcs, "orig_file": cutout.source,
                      "coordinate": _position(cutout)},
             "data": cutout.arrays["data"]}
 
@@ -51,7 +51,7 @@ def full_node(cutout, filename):
     if "filename" in meta:
         meta["filename"] = filename
     meta["wcs"] = cutout.gwcs
-    meta["orig_file"] = os.path.basename(cutout.source)
+    meta["orig_file"] = cutout.source
     meta["coordinate"] = _position(cutout)
     if "wcsinfo" in meta and hasattr(meta["wcsinfo"], "keys"):
         meta["wcsinfo"] = updated_wcsinfo(meta["wcsinfo"], cutout.gwcs)
