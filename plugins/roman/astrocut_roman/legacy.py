@@ -190,7 +190,7 @@ class ASDFCutout:
 
     def _write(self, fmt, output_dir, input_files, coordinates):
         output_dir = prepare_directory(output_dir, "output_dir")
-        options = {"lite": self._lite}
+        options = {"lite": self._lite} if fmt == "asdf" else None
         paths = []
         for _, _, cutout in selection.select(self._rows, input_files, coordinates):
             name = os.path.join(output_dir, self._file_name(cutout, f".{fmt}"))

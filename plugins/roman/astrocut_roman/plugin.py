@@ -68,7 +68,7 @@ def astrocut_writers() -> list[Writer]:
 
 
 @hookimpl
-def astrocut_public_api():
+def astrocut_public_api() -> dict:
     """The 1.x Roman names: ``ASDFCutout`` and ``asdf_cut`` (asdf is imported only on use)."""
     from . import legacy
 
