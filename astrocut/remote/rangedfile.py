@@ -5,7 +5,7 @@ to the reader as one range.
 The last few read-ahead blocks are kept on the reader, so files opened on one reader one
 after the other (a plugin identifying the file, then its reader opening it) share them.
 With ``tail=N``, a read within N bytes of the end reads to the end: for layouts whose last
-HDU is read whole right after its header (a cube's table of FFI headers), one round trip
+HDU is read whole right after its header (a cube's table of per-image headers), one round trip
 instead of two.
 """
 
