@@ -44,10 +44,19 @@ def toy_cube(toy_plugin, tmp_path):
     return toy_plugin.hook.astrocut_build_cube(request=request), header
 
 
-def test_hook_astrocut_identify(toy_plugin, plain_fits, tmp_path):
+def test_hook_astrocut_identify(toy_plugin, tmp_path):
     from astrocut_toymission.simulate import simulate
 
     hook = toy_plugin.hook
+    toy_path = simulate(str(tmp_path), n_frames=1)[0][0]
+    assert hook.astrocut_identify(path=toy_path, hdulist=None) == "toy.image"
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image")
+    assert hook.astrocut_identify(path=str(text), hdulist=None) is None
+
+
+def test_built_in_plugins_identify_their_files(builtin_plugins, plain_fits, tmp_path):
+    hook = get_plugin_manager().hook
     with fits.open(plain_fits) as hdulist:
         assert hook.astrocut_identify(path=plain_fits, hdulist=hdulist) == "fits.image"
     tess_like = tmp_path / "tess.fits"
@@ -56,11 +65,6 @@ def test_hook_astrocut_identify(toy_plugin, plain_fits, tmp_path):
                   fits.ImageHDU(np.zeros((5, 6), np.float32))]).writeto(tess_like)
     with fits.open(tess_like) as hdulist:
         assert hook.astrocut_identify(path=str(tess_like), hdulist=hdulist) == "tess.ffi"
-    toy_path = simulate(str(tmp_path), n_frames=1)[0][0]
-    assert hook.astrocut_identify(path=toy_path, hdulist=None) == "toy.image"
-    text = tmp_path / "notes.txt"
-    text.write_text("not an image")
-    assert hook.astrocut_identify(path=str(text), hdulist=None) is None
 
 
 def test_hook_astrocut_build_cube(toy_cube):
@@ -77,19 +81,21 @@ def test_hook_astrocut_build_cube_is_declined_for_unknown_products(tmp_path):
     assert not (tmp_path / "c").exists()
 
 
-def test_hook_astrocut_update_cube(tmp_path):
-    simulate = pytest.importorskip("astrocut_tess.simulate")
-    sector = simulate.simulate_ffis(str(tmp_path / "ffi"), n_ffi=4, size=(40, 36), seed=5)
-    hook = get_plugin_manager().hook
-    cube = str(tmp_path / "s-cube.fits")
-    first = CubeRequest(files=tuple(sector.files[:2]), cube_file=cube, kind="tess.ffi",
-                        verbose=False)
-    hook.astrocut_build_cube(request=first)
-    more = CubeRequest(files=tuple(sector.files[2:]), cube_file=cube, kind="tess.ffi",
-                       verbose=False)
+def test_hook_astrocut_update_cube(toy_plugin, tmp_path):
+    from astrocut_toymission import formats
+    from astrocut_toymission.simulate import simulate
+
+    paths, _ = simulate(str(tmp_path), n_frames=5, shape=(20, 30))
+    hook = toy_plugin.hook
+    cube = str(tmp_path / "t.toycube")
+    hook.astrocut_build_cube(request=CubeRequest(files=tuple(paths[:2]), cube_file=cube,
+                                                 kind="toy.image", verbose=False))
+    more = CubeRequest(files=tuple(paths[2:]), cube_file=cube, kind="toy.image", verbose=False)
     assert hook.astrocut_update_cube(request=more) == cube
-    with fits.open(cube) as hdulist:
-        assert hdulist[1].data.shape == (36, 40, 4, 2)
+    header, stack = formats.open_cube(cube)
+    assert stack.shape == (5, 20, 30)
+    times = [frame["time"] for frame in header["frames"]]
+    assert times == sorted(times)
     assert hook.astrocut_update_cube(request=CubeRequest(
         files=(), cube_file=cube, kind="nobody.image")) is None
 
@@ -119,7 +125,22 @@ def test_the_cube_handle_cuts_names_and_declares_its_format(toy_cube):
     assert cutout.fitted_wcs is None  # cutting never fits or writes: the core does that next
 
 
-def test_hook_astrocut_cut_images(plain_fits):
+def test_hook_astrocut_cut_images(toy_plugin, tmp_path):
+    from astrocut_toymission.simulate import simulate
+
+    paths, header = simulate(str(tmp_path), n_frames=2, shape=(40, 50))
+    center = parse_coordinates(f"{header['pointing'][0]} {header['pointing'][1]}")
+    request = ImageCutRequest(files=tuple(paths), center=center, size=parse_cutout_size(5))
+    cutouts = toy_plugin.hook.astrocut_cut_images(request=request)
+    assert [c.source for c in cutouts] == list(paths)
+    assert all(c.data.shape == (5, 5) for c in cutouts)
+    # The stamp's WCS is the image's moved by the corner: the pointing is image pixel (24, 19).
+    x, y = cutouts[0].wcs.world_to_pixel(center)
+    corner = cutouts[0].corner
+    np.testing.assert_allclose([float(x) + corner[0], float(y) + corner[1]], [24, 19], atol=1e-8)
+
+
+def test_built_in_generic_plugin_cuts_fits_images(builtin_plugins, plain_fits):
     hook = get_plugin_manager().hook
     request = ImageCutRequest(files=(plain_fits,), center=parse_coordinates("150.0 2.0"),
                               size=parse_cutout_size(5))
@@ -207,9 +228,7 @@ def test_hook_astrocut_register_commands():
         assert main(["hello"]) == 7
     finally:
         manager.unregister(name="hello-plugin")
-    # The TESS plugin adds its own commands the same way.
-    help_text = build_parser().format_help()
-    assert "simulate" in help_text
+    assert "hello" not in build_parser().format_help()  # gone with its plugin
 
 
 def test_hook_astrocut_public_api():

@@ -15,7 +15,7 @@ from astrocut.hookspecs import hookimpl
 from astrocut.plugins import ENTRY_POINT_GROUP, build_plugin_manager, describe_plugins
 
 
-def test_built_in_plugins_are_found_through_entry_points():
+def test_built_in_plugins_are_found_through_entry_points(builtin_plugins):
     manager = astrocut.get_plugin_manager()
     assert isinstance(manager, pluggy.PluginManager)
     names = {name for name, _ in manager.list_name_plugin()}
@@ -28,7 +28,7 @@ def test_manager_is_built_once_per_process():
     assert astrocut.get_plugin_manager() is astrocut.get_plugin_manager()
 
 
-def test_describe_plugins_names_distribution_version_and_hooks():
+def test_describe_plugins_names_distribution_version_and_hooks(builtin_plugins):
     infos = {info.name: info for info in describe_plugins()}
     # The built-ins ship in the astrocut distribution but still come through entry points.
     assert infos["tess"].distribution == "astrocut"
@@ -38,7 +38,7 @@ def test_describe_plugins_names_distribution_version_and_hooks():
     assert infos["tess"].version == astrocut.__version__
 
 
-def test_disable_variable_blocks_named_plugins(monkeypatch):
+def test_disable_variable_blocks_named_plugins(builtin_plugins, monkeypatch):
     monkeypatch.setenv("ASTROCUT_DISABLE_PLUGINS", "tess, astrocut.wcs_fit")
     manager = build_plugin_manager()
     names = {name for name, plugin in manager.list_name_plugin() if plugin is not None}
@@ -89,7 +89,7 @@ def _fake_distribution(root, module_source):
     (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nbroken = broken_mission\n")
 
 
-def test_plugin_that_fails_to_import_is_reported_and_others_load(tmp_path, monkeypatch):
+def test_plugin_that_fails_to_import_is_reported_and_others_load(builtin_plugins, tmp_path, monkeypatch):
     _fake_distribution(tmp_path, "raise ImportError('needs the libtoy C library')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.warns(PluginLoadWarning, match="broken.*libtoy"):
@@ -99,7 +99,7 @@ def test_plugin_that_fails_to_import_is_reported_and_others_load(tmp_path, monke
     assert manager.get_plugin("tess") is not None
 
 
-def test_cli_plugins_lists_built_ins_and_load_failures(tmp_path):
+def test_cli_plugins_lists_built_ins_and_load_failures(builtin_plugins, tmp_path):
     _fake_distribution(tmp_path, "raise RuntimeError('boom')\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     result = subprocess.run([sys.executable, "-m", "astrocut", "plugins"], env=env,

@@ -34,7 +34,7 @@ def test_progress_thins_out_long_runs_and_is_silent_when_asked():
     assert quiet.getvalue() == ""
 
 
-def test_version_and_help(capsys):
+def test_version_and_help(builtin_plugins, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--version"])
     assert stop.value.code == 0

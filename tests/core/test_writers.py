@@ -69,7 +69,7 @@ def test_a_writer_refuses_cutouts_it_does_not_accept(astrocut_plugins, tmp_path)
         write_cutouts([types.SimpleNamespace()], "note", str(tmp_path / "a.note"))
 
 
-def test_the_built_in_picture_writers_take_typed_options(tmp_path):
+def test_the_built_in_picture_writers_take_typed_options(builtin_plugins, tmp_path):
     pytest.importorskip("PIL")
     from astrocut.plugins import get_plugin_manager
     from astrocut.writer_registry import writers
@@ -83,7 +83,7 @@ def test_the_built_in_picture_writers_take_typed_options(tmp_path):
         write_cutouts([_cutout()], "png", str(tmp_path / "x.png"), {"strech": "log"})
 
 
-def test_cli_plugins_lists_the_writers():
+def test_cli_plugins_lists_the_writers(builtin_plugins):
     result = subprocess.run([sys.executable, "-m", "astrocut", "plugins"], capture_output=True,
                             text=True, check=True, env={**os.environ})
     lines = result.stdout.splitlines()

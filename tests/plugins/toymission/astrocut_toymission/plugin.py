@@ -3,8 +3,9 @@
 import os
 
 import numpy as np
-from astrocut.plugin_api import (CubeCutout, CubeCutRequest, CubeRequest, Writer, atomic_path,
-                                 hookimpl, overlap, stamp_window)
+from astrocut.plugin_api import (CubeCutout, CubeCutRequest, CubeRequest, ImageCutout,
+                                 ImageCutRequest, Writer, atomic_path, hookimpl, overlap,
+                                 stamp_window)
 
 from . import formats
 
@@ -33,6 +34,39 @@ def astrocut_build_cube(request: CubeRequest) -> str | None:
     with atomic_path(request.cube_file) as temporary:
         formats.write_cube(temporary, [data for _, data in frames], [h for h, _ in frames])
     return request.cube_file
+
+
+@hookimpl
+def astrocut_update_cube(request: CubeRequest) -> str | None:
+    if request.kind != IMAGE:
+        return None
+    header, stack = formats.open_cube(request.cube_file)
+    frames = list(zip(header["frames"], np.array(stack)))
+    frames += [formats.read_image(path) for path in request.files]
+    frames.sort(key=lambda pair: pair[0]["time"])
+    with atomic_path(request.cube_file) as temporary:
+        formats.write_cube(temporary, [data for _, data in frames], [h for h, _ in frames])
+    return request.cube_file
+
+
+@hookimpl
+def astrocut_cut_images(request: ImageCutRequest) -> list | None:
+    if not all(os.path.isfile(p) and formats.read_image_header(p) for p in request.files):
+        return None
+    cutouts = []
+    for path in request.files:
+        header, data = formats.read_image(path)
+        wcs = formats.wcs_from_header(header)
+        corner, shape = stamp_window(wcs, request.center, request.size, data.shape, path)
+        stamp = np.full(shape, request.fill_value, dtype=np.float32)
+        image, inside = overlap(corner, shape, data.shape)
+        stamp[inside] = data[image]
+        stamp_wcs = wcs.deepcopy()
+        stamp_wcs.wcs.crpix = wcs.wcs.crpix - np.asarray(corner)  # onto the stamp's pixels
+        cutouts.append(ImageCutout(data=stamp, header=stamp_wcs.to_header(), wcs=stamp_wcs,
+                                   corner=corner, center=request.center, source=path,
+                                   extension=0))
+    return cutouts
 
 
 class ToyCube:
