@@ -161,3 +161,16 @@ def test_angular_size_uses_gwcs_scale(l2_file):
 
     cutout = cut(l2_file, sky_at(l2_file, 128, 128), 2.2 * u.arcsec)
     assert cutout.shape == (20, 20)  # 2.2" at 0.11"/px
+
+
+def test_many_targets_on_asdf(l2_file, tmp_path):
+    from astrocut import fits_cut_many
+
+    targets = [sky_at(l2_file, 50, 50), sky_at(l2_file, 100, 120), sky_at(l2_file, 900, 3)]
+    result = fits_cut_many([l2_file], targets, 9, output_dir=str(tmp_path), verbose=False)
+    assert list(result["status"]) == ["ok", "ok", "error"]
+    assert "overlaps none" in result["message"][2]
+    for row in result[:2]:
+        with fits.open(row["path"]) as hdulist:
+            assert hdulist[1].data.shape == (9, 9)
+            assert hdulist[1].header["ORIG_FLE"] == "wfi_l2_cal.asdf"
