@@ -18,6 +18,7 @@ from .dispatch import check_input, file_list_argument, write_cutouts
 from . import runner
 from .errors import AstrocutError, InvalidInputError, WorkerError
 from .geometry import center_pixel, parse_coordinates, parse_cutout_size
+from .frames import frame_selection
 from .models import CubeCutRequest
 from .output import check_path_text, prepare_directory, refuse_overwriting_inputs
 from .progress import Progress
@@ -153,20 +154,22 @@ def _pixels(side):
     return int(np.round(float(getattr(side, "value", side))))
 
 
-def _requests(targets, product):
+def _requests(targets, product, frames=None):
     """A CubeCutRequest per target, or the error its description raises."""
     out = []
     for target in targets:
         try:
             center, size = _describe(target)
             options = {} if product is None else {"product": product}  # a mission option
-            out.append(CubeCutRequest(center=center, size=size, mission_options=options))
+            out.append(CubeCutRequest(center=center, size=size, mission_options=options,
+                                      frames=frames))
         except Exception as exc:  # reported in the target's own row
             out.append(exc)
     return out
 
 
-def _cut_cube_chunk(targets, cube_file, output_path, product, inputs=(), fsspec_kwargs=None):
+def _cut_cube_chunk(targets, cube_file, output_path, product, inputs=(), fsspec_kwargs=None,
+                    frames=None):
     """Cut and write every target of one chunk, opening the cube once.
 
     A handle with a ``prefetch`` method (a cube read over the network) is told every
@@ -174,7 +177,7 @@ def _cut_cube_chunk(targets, cube_file, output_path, product, inputs=(), fsspec_
     """
     results = []
     with remote.options(fsspec_kwargs), open_cube(cube_file) as cube:
-        requests = _requests(targets, product)
+        requests = _requests(targets, product, frames)
         prefetch = getattr(cube, "prefetch", None)
         if prefetch is not None:
             prefetch([r for r in requests if isinstance(r, CubeCutRequest)])
@@ -279,7 +282,8 @@ def _result_table(results, count, targets, aborted=None):
 
 
 def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executor=None,
-                  verbose=True, product=None, fsspec_kwargs=None):
+                  verbose=True, product=None, fsspec_kwargs=None, frames=None, times=None,
+                  bin_size=None, bin_method="sum"):
     """Cut a target pixel file for every target from one cube.
 
     Parameters
@@ -301,6 +305,10 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
     fsspec_kwargs : dict, optional
         For a URL: fsspec options (``anon``, ``endpoint_url``, credentials, ``headers``);
         they travel with each chunk to the executor's workers.
+    frames, times, bin_size, bin_method
+        Cut only these frames (a frame range, or a time range in the cube's time system)
+        and bin them; see :func:`astrocut.frames.frame_selection`. Only the selected
+        frames are read.
 
     Returns
     -------
@@ -311,6 +319,7 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
         why; it is ``None`` otherwise.
     """
     runner.check_executor(executor)
+    selection = frame_selection(frames, times, bin_size, bin_method)
     cube_file = check_input(cube_file, "cube_file")
     if not remote.is_url(cube_file):
         cube_file = os.path.abspath(cube_file)
@@ -322,7 +331,8 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
     started = time.perf_counter()
     started_wall = time.time() - 1  # file times may be rounded to a second
     results, aborted = _run(chunks, rows, _cut_cube_chunk,
-                            (cube_file, output_path, product, inputs, fsspec_kwargs), executor,
+                            (cube_file, output_path, product, inputs, fsspec_kwargs, selection),
+                            executor,
                             progress)
     if aborted:
         _find_written(results, rows, [i for chunk in chunks for i in chunk], cube_file,

@@ -109,7 +109,8 @@ def cmd_cut(args):
     if args.ra is None or args.dec is None:
         raise InvalidInputError("give RA and DEC (degrees) after the cube file, or --targets CSV")
     path = CutoutFactory().cube_cut(args.cube, _sky_position(args), _size(args),
-                                    output_path=args.output, verbose=args.verbose)
+                                    output_path=args.output, verbose=args.verbose,
+                                    **_frame_options(args))
     print(path)
     return 0
 
@@ -124,7 +125,8 @@ def _cut_targets(args):
     refuse_overwriting_inputs(manifest, [args.cube, args.targets], "the manifest (-o DIR)")
     with executor_for(args.workers, args.scheduler) as executor:
         table = cube_cut_many(args.cube, args.targets, cutout_size=_size(args),
-                              output_path=args.output, executor=executor, verbose=True)
+                              output_path=args.output, executor=executor, verbose=True,
+                              **_frame_options(args))
     with atomic_path(manifest) as temporary:
         table.write(temporary, format="ascii.csv", overwrite=True)
     failed = int((table["status"] != "ok").sum())
@@ -135,6 +137,22 @@ def _cut_targets(args):
         return 1
     print(f"{manifest}: {len(table) - failed} written, {failed} failed")
     return 0 if failed == 0 else 3
+
+
+def _frame_options(args):
+    return {"frames": args.frames, "times": args.times, "bin_size": args.bin,
+            "bin_method": args.bin_method}
+
+
+def _add_frames(parser):
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--frames", default=None, metavar="START:STOP",
+                       help="only these frames (0-based, STOP excluded; either may be empty)")
+    group.add_argument("--times", default=None, metavar="START:STOP",
+                       help="only frames whose mid-time is in this range (cube's time system)")
+    parser.add_argument("--bin", type=int, default=None, metavar="K",
+                        help="bin K consecutive frames (a trailing partial bin is left out)")
+    parser.add_argument("--bin-method", default="sum", choices=["sum", "mean"])
 
 
 def _add_parallel(parser):
@@ -251,6 +269,7 @@ def build_parser():
     cut.add_argument("--verbose", action="store_true")
     cut.add_argument("--targets", default=None,
                      help="CSV with ra, dec[, size, name]: cut them all, write manifest.csv")
+    _add_frames(cut)
     _add_parallel(cut)
     cut.set_defaults(func=cmd_cut)
 

@@ -8,6 +8,7 @@ from .dispatch import (check_input, check_input_file, check_max_memory, file_lis
                        identify_required, read_into_memory, write_cutouts)
 from .errors import InvalidInputError, PluginError
 from .geometry import parse_coordinates, parse_cutout_size
+from .frames import frame_selection
 from .models import CubeCutRequest, CubeRequest
 from .output import check_path_text, prepare_directory, refuse_overwriting_inputs
 from .runner import check_executor
@@ -99,6 +100,10 @@ def cut_from_cube(cube, request):
     cutout = cube.cut(request)
     if cutout is None:
         raise PluginError(f"{type(cube).__name__}.cut returned nothing for {request.center}")
+    if getattr(request, "frames", None) is not None and not cutout.metadata.get("frames_selected"):
+        # A plugin that ignored the selection would hand back every frame unbinned.
+        raise InvalidInputError(f"{cutout.source!r}: its plugin does not select or bin "
+                                f"frames; cut without frames/times/bin_size")
     if cutout.fitted_wcs is None and cutout.image_wcs is not None:
         cutout.fitted_wcs = hook().astrocut_fit_wcs(wcs=cutout.image_wcs, corner=cutout.corner,
                                                   shape=cutout.shape)
@@ -114,7 +119,8 @@ class CutoutFactory:
     """Cut target pixel files out of cube files."""
 
     def cube_cut(self, cube_file, coordinates, cutout_size, product=None, target_pixel_file=None,
-                 output_path=".", memory_only=False, verbose=False, fsspec_kwargs=None):
+                 output_path=".", memory_only=False, verbose=False, fsspec_kwargs=None,
+                 frames=None, times=None, bin_size=None, bin_method="sum"):
         """Cut a stamp around ``coordinates`` from ``cube_file`` and write a target pixel file.
 
         Parameters
@@ -140,12 +146,21 @@ class CutoutFactory:
         fsspec_kwargs : dict, optional
             For a ``cube_file`` URL (``s3://``, ``https://`` ...): fsspec options such as
             ``anon``, ``endpoint_url``, credentials, ``headers`` (needs ``astrocut[remote]``).
+        frames : (int, int), slice or "START:STOP", optional
+            Only these frames (0-based, stop excluded); only they are read.
+        times : (float, float) or "START:STOP", optional
+            Only the frames whose mid-time lies in this range (the cube's time system).
+        bin_size : int, optional
+            Bin consecutive frames by this many; a trailing partial bin is left out.
+        bin_method : {"sum", "mean"}
+            Sum (errors added in quadrature) or average the frames of a bin.
 
         Returns
         -------
         str or `~astropy.io.fits.HDUList`
         """
         started = time.perf_counter()
+        selection = frame_selection(frames, times, bin_size, bin_method)
         center = parse_coordinates(coordinates)
         size = parse_cutout_size(cutout_size)
         if not memory_only:
@@ -153,7 +168,7 @@ class CutoutFactory:
         # ``product`` is the 1.x name of a mission option (which pipeline made the cube).
         options = {} if product is None else {"product": product}
         request = CubeCutRequest(center=center, size=size, verbose=verbose,
-                                 mission_options=options)
+                                 mission_options=options, frames=selection)
         with remote.options(fsspec_kwargs), open_cube(cube_file) as cube:
             cutout = cut_from_cube(cube, request)
         (x0, y0), (ny, nx) = cutout.corner, cutout.shape

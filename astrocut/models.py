@@ -87,6 +87,16 @@ class CubeRequest:
 
 
 @attrs.frozen
+class FrameSelection:
+    """Which frames of a cube to cut, and how to bin them (see :mod:`astrocut.frames`)."""
+
+    frames: Any = None  # (start, stop) frame indices, stop excluded; either may be None
+    times: Any = None  # (start, stop) mid-time range, inclusive; either may be None
+    bin_size: int = 1
+    bin_method: str = "sum"  # or "mean"
+
+
+@attrs.frozen
 class CubeCutRequest:
     """One stamp to cut from a cube.
 
@@ -107,6 +117,7 @@ class CubeCutRequest:
     size: CutoutSize
     verbose: bool = False
     mission_options: Mapping[str, Any] = attrs.field(factory=dict, converter=_options)
+    frames: Any = None  # a FrameSelection, or None for every frame unbinned
 
 
 @attrs.frozen

@@ -144,6 +144,9 @@ class TessCube:
                           else np.full(n_ffi, b"", dtype="S1")),
         }
         columns["CADENCENO"] = _cadence_numbers(columns, found, layout.primary)
+        for name in ("DATE-OBS", "DATE-END"):  # a frame selection's own dates
+            if layout.has_column(name):
+                columns[name] = np.char.strip(np.asarray(layout.column(name)))
 
         wcs_row = _choose_wcs_row(rows, found, n_ffi)
         if wcs_row is None:
@@ -186,11 +189,15 @@ class TessCube:
         return stamp_window(self.wcs, request.center, request.size, self.info.image_shape,
                             source=self.path)
 
-    def read_stamp(self, corner, shape):
-        """Flux, uncertainty and aperture of a stamp; pixels off the image are NaN / 0."""
+    def read_stamp(self, corner, shape, frames=None):
+        """Flux, uncertainty and aperture of a stamp; pixels off the image are NaN / 0.
+
+        ``frames`` = ``(first, stop)`` reads only those frames of each pixel.
+        """
         if self._handle is None:
             raise InvalidInputError(f"cube {self.path!r} is closed")
-        n_ffi = self.info.n_ffi
+        first, stop = frames if frames is not None else (0, self.info.n_ffi)
+        n_ffi = stop - first
         (iy, ix), (sy, sx) = overlap(corner, shape, self.info.image_shape)
         ny, nx = shape
         flux = np.full((n_ffi, ny, nx), np.nan, dtype=np.float32)
@@ -199,15 +206,16 @@ class TessCube:
         rows = iy.stop - iy.start
         cols = ix.stop - ix.start
         if rows > 0 and cols > 0:
-            block = self._read_block(iy, ix, rows, cols, corner, shape)
+            block = self._read_block(iy, ix, rows, cols, corner, shape, (first, stop))
             # (rows, cols, n_ffi, planes) -> (n_ffi, rows, cols), byte order fixed on copy
             flux[:, sy, sx] = block[:, :, :, 0].transpose(2, 0, 1)
             flux_err[:, sy, sx] = block[:, :, :, 1].transpose(2, 0, 1)
             aperture[sy, sx] = 1
         return flux, flux_err, aperture
 
-    def _ranges(self, corner, shape):
-        """The byte ranges of a stamp's pixels on the image, one per stamp row."""
+    def _ranges(self, corner, shape, frames=None):
+        """The byte ranges of a stamp's pixels on the image: one per stamp row, or, for a
+        frame range, one per pixel (each pixel's frames are contiguous, spec §2)."""
         (iy, ix), _ = overlap(corner, shape, self.info.image_shape)
         n_cols = self.info.image_shape[1]
         pixel = self.info.n_ffi * self._n_planes * 4
@@ -215,7 +223,13 @@ class TessCube:
         run = (ix.stop - ix.start) * pixel
         if run <= 0:
             return []
-        return [(first + row * n_cols * pixel, run) for row in range(iy.stop - iy.start)]
+        starts = [first + row * n_cols * pixel for row in range(iy.stop - iy.start)]
+        if frames is None or tuple(frames) == (0, self.info.n_ffi):
+            return [(start, run) for start in starts]
+        frame = self._n_planes * 4
+        skip, length = frames[0] * frame, (frames[1] - frames[0]) * frame
+        return [(start + column * pixel + skip, length) for start in starts
+                for column in range(ix.stop - ix.start)]
 
     def prefetch(self, requests):
         """Start reading the stamps of ``requests``, cut in that order next (URLs only:
@@ -233,19 +247,29 @@ class TessCube:
             self._ahead.cancel()
         self._ahead = remote.ReadAhead(self._handle, plan)
 
-    def _read_block(self, iy, ix, rows, cols, corner=None, shape=None):
-        n_ffi, planes = self.info.n_ffi, self._n_planes
+    def _read_block(self, iy, ix, rows, cols, corner=None, shape=None, frames=None):
+        first_frame, stop_frame = frames if frames is not None else (0, self.info.n_ffi)
+        n_ffi, planes = stop_frame - first_frame, self._n_planes
         n_cols = self.info.image_shape[1]
-        pixel = n_ffi * planes * 4
-        run = cols * pixel
         if getattr(self._handle, "is_remote", False):
             key = (tuple(corner), tuple(shape))
-            blobs = self._ahead.take(key) if self._ahead is not None else None
+            whole = n_ffi == self.info.n_ffi
+            blobs = self._ahead.take(key) if self._ahead is not None and whole else None
             if blobs is None:
-                blobs = self._handle.read_ranges(self._ranges(corner, shape))
+                blobs = self._handle.read_ranges(self._ranges(corner, shape, frames))
             return np.frombuffer(b"".join(blobs), dtype=">f4").reshape(rows, cols, n_ffi,
                                                                       planes)
         fd = self._handle.fileno()
+        if n_ffi != self.info.n_ffi:
+            ranges = self._ranges(corner, shape, frames)
+            length = n_ffi * planes * 4
+            buffer = bytearray(len(ranges) * length)
+            view = memoryview(buffer)
+            for index, (offset, _) in enumerate(ranges):
+                read_exact(fd, view[index * length:(index + 1) * length], offset, self.path)
+            return np.frombuffer(buffer, dtype=">f4").reshape(rows, cols, n_ffi, planes)
+        pixel = n_ffi * planes * 4
+        run = cols * pixel
         first = self._data_offset + (iy.start * n_cols + ix.start) * pixel
         buffer = bytearray(rows * run)
         if cols == n_cols:  # whole rows: one contiguous read
@@ -261,10 +285,21 @@ class TessCube:
     def cut(self, request):
         """Cut ``request`` (a :class:`~astrocut.models.CubeCutRequest`): a CubeCutout."""
         corner, shape = self.window(request)
-        flux, flux_err, aperture = self.read_stamp(corner, shape)
         # cube_cut(product=...) arrives as a mission option: the pipeline that made the FFIs.
         ffi_type = request.mission_options.get("product") or "SPOC"
-        metadata = {"cube": self.info, "ffi_type": ffi_type}
+        selection = getattr(request, "frames", None)
+        if selection is None:
+            flux, flux_err, aperture = self.read_stamp(corner, shape)
+            info = self.info
+        else:
+            from .frame_select import bin_stamp, frame_range, selected_info
+
+            first, stop = frame_range(self.info, selection, self.path)
+            flux, flux_err, aperture = self.read_stamp(corner, shape, (first, stop))
+            flux, flux_err = bin_stamp(flux, flux_err, selection)
+            info = selected_info(self.info, first, stop, selection)
+        metadata = {"cube": info, "ffi_type": ffi_type,
+                    "frames_selected": selection is not None}
         return CubeCutout(flux=flux, flux_err=flux_err, aperture=aperture, corner=corner,
                           image_wcs=self.wcs, center=request.center, source=self.path,
                           source_kind=CUBE_PRODUCT, metadata=metadata)
