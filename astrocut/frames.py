@@ -58,7 +58,7 @@ def frame_selection(frames=None, times=None, bin_size=None, bin_method="sum"):
         Frame indices, 0-based, stop excluded (Python's slice rules; negative counts from
         the end). Either end may be ``None``.
     times : (float, float) or "START:STOP", optional
-        A time range in the cube's time system (TESS: BTJD); frames whose mid-time lies in
+        A time range in the time system of the cube's frames; frames whose mid-time lies in
         ``[start, stop]`` are kept. Not together with ``frames``.
     bin_size : int, optional
         Bin consecutive frames by this many (1: no binning).
