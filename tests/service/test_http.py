@@ -170,6 +170,14 @@ def test_requests_over_the_concurrency_limit_wait_their_turn(collection, star, s
     assert too_many.status_code == 400 and too_many.json()["msg"].startswith("sector: ")
 
 
+def test_moving_target_cutouts_are_not_served_yet(server_url, star):
+    table = f"time,ra,dec\n2458325.3,{star.ra},{star.dec}\n2458325.4,{star.ra},{star.dec}\n"
+    reply = requests.post(api(server_url, "moving_target/astrocut"), timeout=30,
+                          data={"ephemeris": table, "x": 5, "y": 5})
+    assert reply.status_code == 501
+    assert "moving_target/sector" in reply.json()["msg"]
+
+
 def test_request_timeout_is_a_504(collection, star, serve):
     from astrocut_tess.service.app import create_app
     from astrocut_tess.service.params import Limits

@@ -31,8 +31,15 @@ def initialize(scratch_root):
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _SCRATCH = tempfile.mkdtemp(prefix="worker-", dir=scratch_root)
     atexit.register(_close_all)
-    # The plugin manager and astropy's heavy modules load once here, not in a first request.
+    # The plugin manager and the modules a cut uses load here, not in a first request
+    # (seconds on a busy machine: astropy's coordinates and WCS, the TESS reader and writer).
+    import astropy.coordinates  # noqa: F401
+    import astropy.wcs  # noqa: F401
+
+    import astrocut.cubes  # noqa: F401
     from astrocut.dispatch import hook
+
+    from .. import cutout, tpf  # noqa: F401
 
     hook()
 
