@@ -119,6 +119,15 @@ def test_bad_requests_raise_astroquerys_error(tesscut, star):
         tesscut.get_sectors(objectname="Eleonora", moving_target=True)
 
 
+def test_download_cutouts_on_a_bad_request_raises_requests_error(tesscut, star, tmp_path):
+    # download_cutouts fetches with _download_file, which raises requests' HTTPError on a
+    # 400 (not InvalidQueryError), and leaves no zip behind.
+    requests = pytest.importorskip("requests")
+    with pytest.raises(requests.HTTPError, match="400"):
+        tesscut.download_cutouts(coordinates=_target(star), size=5, sector=99, path=str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_warnings_are_not_errors_for_good_requests(tesscut, star):
     with warnings.catch_warnings():
         warnings.simplefilter("error", NoResultsWarning)
