@@ -1,4 +1,4 @@
-"""``astrocut index`` and ``astrocut find``: cube collections on the command line."""
+"""``astrocut index``, ``find`` and ``cut-path``: cube collections on the command line."""
 
 
 def cmd_index(args):
@@ -46,4 +46,30 @@ def register(subparsers):
     find.add_argument("--camera", type=int, action="append", default=None)
     find.add_argument("--ccd", type=int, action="append", default=None)
     find.set_defaults(func=cmd_find)
+    register_cut_path(subparsers)
 
+
+
+def cmd_cut_path(args):
+    from .path_cut import cube_cut_path
+
+    sources = args.cubes
+    size = [args.size, args.size_y if args.size_y is not None else args.size]
+    path = cube_cut_path(sources[0] if len(sources) == 1 else sources, args.path, size,
+                         output_file=args.output)
+    print(path)
+    return 0
+
+
+def register_cut_path(subparsers):
+    """Add ``cut-path`` to ``subparsers``."""
+    cut = subparsers.add_parser("cut-path", help="stamps that follow a moving target, from "
+                                                 "one or more cubes, into one file")
+    cut.add_argument("cubes", nargs="+", metavar="CUBES",
+                     help="cube files or URLs, a directory of cubes or an .ecsv index")
+    cut.add_argument("--path", required=True,
+                     help="the ephemeris: an .ecsv table with a Time and a SkyCoord column")
+    cut.add_argument("--size", type=int, default=10, help="stamp width in pixels (10)")
+    cut.add_argument("--size-y", type=int, default=None, help="stamp height in pixels")
+    cut.add_argument("-o", "--output", default=None, help="file to write")
+    cut.set_defaults(func=cmd_cut_path)

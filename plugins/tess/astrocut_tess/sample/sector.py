@@ -13,6 +13,7 @@ from .constants import (BJDREFI, CR_KEEP_FRACTION, FRAMETIM, FULL_SIZE, INT_TIME
                         _STAR_DENSITY, _VIRTUAL_LEVEL)
 from .files import (_barycentric_correction, _check_indices, _default_flags, _image_cards, _iso,
                     _primary_cards, _timestamp, _write_ffi)
+from .mover import make_mover
 from .sky import (_background, _make_stars, _psf_sigma, _psf_stamps, _science_region, _splat,
                   _virtual_regions)
 from .stars import SimulatedSector
@@ -21,7 +22,7 @@ from .wcs import _camera_pointing, _ccd_layout, make_wcs_header
 
 def simulate_ffis(output_dir, n_ffi=20, size=FULL_SIZE, *, sector=1, camera=1, ccd=1,
                   seed=0, cadence_minutes=30.0, start_btjd=1325.30, n_stars=None,
-                  invalid_wcs_frames=(), flagged_frames=None, verbose=False):
+                  invalid_wcs_frames=(), flagged_frames=None, verbose=False, mover=None):
     """Write simulated SPOC calibrated FFIs.
 
     Parameters
@@ -50,6 +51,10 @@ def simulate_ffis(output_dir, n_ffi=20, size=FULL_SIZE, *, sector=1, camera=1, c
         manual-exclude or stray-light flag. ``{}`` flags none.
     verbose : bool
         Print one line per file written.
+    mover : (x0, y0, vx, vy, flux), optional
+        Add a source moving in a straight line: 0-based pixel at the first frame's
+        mid-time, pixels per hour, e-/s (see :class:`~astrocut_tess.sample.mover.SimulatedMover`;
+        ``SimulatedSector.mover.path`` is its ephemeris). The other pixels are unchanged.
 
     Returns
     -------
@@ -120,6 +125,7 @@ def simulate_ffis(output_dir, n_ffi=20, size=FULL_SIZE, *, sector=1, camera=1, c
     wcs = WCS(wcs_header_sized)
     ra_nom, dec_nom, roll_nom = _camera_pointing(sector, camera)
     barycorr = _barycentric_correction(mid, wcs_header["CRVAL1"], wcs_header["CRVAL2"])
+    moving = None if mover is None else make_mover(mover, mid, barycorr, wcs)
 
     # The sky: fixed stars, placed through the SIP WCS.
     stars = _make_stars(rng, wcs, n_cols, n_rows, n_stars, mid, timedel)
@@ -154,6 +160,10 @@ def simulate_ffis(output_dir, n_ffi=20, size=FULL_SIZE, *, sector=1, camera=1, c
     for i in range(n_ffi):
         model = static.copy()
         _splat(model, x0[varying], y0[varying], weights[varying], varying_flux[:, i])
+        if moving is not None:
+            mx, my = (np.atleast_1d(v) for v in moving.pixel_at(mid[i]))
+            mx0, my0, mweights = _psf_stamps(mx, my, _psf_sigma(mx, my, crpix, to_boresight))
+            _splat(model, mx0, my0, mweights, np.array([moving.flux]))
         for region in virtual:
             model[region] = _VIRTUAL_LEVEL
         variance = np.maximum(model, 0.0) * inv_exposure + read_var
@@ -188,4 +198,4 @@ def simulate_ffis(output_dir, n_ffi=20, size=FULL_SIZE, *, sector=1, camera=1, c
         files.append(path)
 
     return SimulatedSector(files=files, stars=stars, sector=sector, camera=camera, ccd=ccd,
-                           shape=(n_cols, n_rows), times=mid)
+                           shape=(n_cols, n_rows), times=mid, mover=moving)

@@ -91,6 +91,7 @@ class SimulatedSector:
     ccd: int
     shape: tuple[int, int]
     times: np.ndarray = attrs.field(eq=attrs.cmp_using(eq=np.array_equal))
+    mover: object = None  # a SimulatedMover when simulate_ffis(mover=...) asked for one
 
     def _only(self, kind):
         found = [star for star in self.stars if star.kind == kind]

@@ -1,0 +1,144 @@
+"""Moving targets: the simulator's mover, and cube_cut_path following it across cubes."""
+
+import os
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+from astrocut_tess.path_cut import OFF_IMAGE, OFF_PATH, cube_cut_path
+from astrocut_tess.simulate import simulate_ffis
+
+import astrocut
+from astrocut.cli import main
+from astrocut.errors import InvalidInputError, InvalidQueryError
+
+from collection_helpers import make_cube
+
+N = 10
+MOVER = (10.3, 22.2, 20.0, 2.0, 3.0e4)  # pixel, pixels per hour, e-/s
+SIZE = 7
+
+
+@pytest.fixture(scope="module")
+def moving(tmp_path_factory):
+    """Sector 1 with the mover, and sector 27 (same times, ~9 px shifted sky) without it."""
+    directory = str(tmp_path_factory.mktemp("moving"))
+    path_a, sector_a = make_cube(directory, 1, 1, 1, n_ffi=N, mover=MOVER, flagged_frames={})
+    path_b, _ = make_cube(directory, 27, 1, 1, n_ffi=N, flagged_frames={})
+    return path_a, path_b, sector_a
+
+
+def test_simulated_mover_moves_and_keeps_other_pixels(tmp_path):
+    still = simulate_ffis(tmp_path / "a", n_ffi=3, size=(48, 40), seed=3, n_stars=10)
+    moved = simulate_ffis(tmp_path / "b", n_ffi=3, size=(48, 40), seed=3, n_stars=10,
+                          mover=(12.0, 20.0, 8.0, 0.0, 2.0e4))
+    assert still.mover is None
+    x, y = moved.mover.pixel_at(moved.times)
+    np.testing.assert_allclose(np.diff(x), 8.0 * 0.5)  # 8 px/h, 30-minute cadence
+    for i in range(3):
+        a, b = fits.getdata(still.files[i], 1), fits.getdata(moved.files[i], 1)
+        diff = b - a
+        peak = np.unravel_index(np.argmax(diff), diff.shape)
+        assert abs(peak[1] - x[i]) <= 1 and abs(peak[0] - y[i]) <= 1
+        assert diff.sum() == pytest.approx(2.0e4, rel=0.02)
+        far = np.hypot(*np.meshgrid(np.arange(48) - x[i], np.arange(40) - y[i])) > 7
+        assert np.all(diff[far] == 0)
+    assert len(moved.mover.path) == 3 + 2
+
+
+def test_stamps_follow_the_mover_and_its_flux_comes_back(moving):
+    path_a, _, sector = moving
+    tpf = cube_cut_path([path_a], sector.mover.path, SIZE, memory_only=True)
+    data = tpf[1].data
+    x, y = sector.mover.pixel_at(sector.times)
+    on = x < 63.5
+    assert len(data) == N
+    np.testing.assert_allclose(data["TGT_X"], x, atol=1e-6)
+    np.testing.assert_allclose(data["TGT_Y"], y, atol=1e-6)
+    np.testing.assert_array_equal(data["CORNER_X"], np.round(x - SIZE / 2).astype(int))
+    np.testing.assert_array_equal(data["QUALITY"] & OFF_IMAGE != 0, ~on)
+    for i in np.flatnonzero(x + SIZE / 2 < 63):  # stamps wholly on the image
+        stamp = data["FLUX"][i]
+        peak = np.unravel_index(np.argmax(stamp), stamp.shape)
+        cx, cy = x[i] - data["CORNER_X"][i], y[i] - data["CORNER_Y"][i]
+        assert abs(peak[1] - cx) <= 1 and abs(peak[0] - cy) <= 1
+        ring = np.hypot(*np.meshgrid(np.arange(SIZE) - cx, np.arange(SIZE) - cy)) > 3.2
+        background = np.median(stamp[ring])
+        assert np.sum(stamp - background) == pytest.approx(MOVER[4], rel=0.05)
+    assert data["TGT_RA"][0] == pytest.approx(sector.mover.path["position"][1].ra.deg)
+
+
+def test_off_image_frames_hold_only_real_pixels(moving):
+    from astrocut_tess.cutout import TessCube
+
+    path_a, _, sector = moving
+    data = cube_cut_path(path_a, sector.mover.path, SIZE, memory_only=True)[1].data
+    with TessCube.open(path_a) as cube:
+        for i in np.flatnonzero(data["QUALITY"] & OFF_IMAGE):
+            corner = (int(data["CORNER_X"][i]), int(data["CORNER_Y"][i]))
+            expected, _, _ = cube.read_stamp(corner, (SIZE, SIZE), (i, i + 1))
+            np.testing.assert_array_equal(data["FLUX"][i], expected[0])  # NaN off the image
+            assert np.isnan(data["FLUX"][i]).any()
+
+
+def test_several_cubes_stack_in_time(moving, tmp_path):
+    path_a, path_b, sector = moving
+    out = cube_cut_path([path_a, path_b], sector.mover.path, SIZE,
+                        output_file=str(tmp_path / "both.fits"))
+    with fits.open(out, checksum=True) as hdulist:
+        data, cubes = hdulist[1].data, hdulist[2].data
+        assert [os.path.basename(p) for p in cubes["PATH"]] == [os.path.basename(path_a),
+                                                                os.path.basename(path_b)]
+        assert list(cubes["SECTOR"]) == [1, 27]
+        assert np.all(np.diff(data["TIME"]) >= 0)
+        x, _ = sector.mover.pixel_at(sector.times)
+        for i, t in enumerate(sector.times):
+            rows = data[np.isclose(data["TIME"], t, atol=1e-7)]
+            on = [bool(r["QUALITY"] & OFF_IMAGE == 0) for r in rows]
+            if x[i] < 54:  # on both images: one row from each cube
+                assert list(rows["CUBE"]) == [0, 1] and all(on)
+            elif x[i] < 63.5:  # on sector 1's only: sector 27's row is dropped
+                assert list(rows["CUBE"]) == [0] and all(on)
+            else:  # on neither: both rows, flagged
+                assert list(rows["CUBE"]) == [0, 1] and not any(on)
+
+
+def test_path_outside_its_span_is_flagged_not_extrapolated(moving):
+    path_a, _, sector = moving
+    half = sector.mover.path[:5]  # the hour before, then frames 0-3
+    data = cube_cut_path(path_a, half, SIZE, memory_only=True)[1].data
+    covered = np.isfinite(data["TGT_RA"])
+    assert covered[:4].all() and not covered[4:].any()
+    assert np.all(data["QUALITY"][4:] & OFF_PATH)
+    assert np.isnan(data["FLUX"][4:]).all()
+
+
+def test_errors(moving, tmp_path):
+    path_a, _, sector = moving
+    with pytest.raises(InvalidInputError, match="one Time and one SkyCoord"):
+        cube_cut_path(path_a, Table({"a": [1, 2]}), SIZE)
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        cube_cut_path(path_a, str(tmp_path / "none.ecsv"), SIZE)
+    far = sector.mover.path.copy()
+    far["position"] = far["position"].directional_offset_by(0, 20 * far["position"].ra.unit)
+    with pytest.raises(InvalidQueryError, match="does not cross"):
+        cube_cut_path(path_a, far, SIZE)
+
+
+def test_cut_path_command_and_public_name(moving, tmp_path, capsys):
+    path_a, path_b, sector = moving
+    ephemeris = tmp_path / "path.ecsv"
+    sector.mover.path.write(ephemeris, format="ascii.ecsv")
+    out = str(tmp_path / "cli.fits")
+    assert main(["cut-path", path_a, path_b, "--path", str(ephemeris), "--size", "5",
+                 "-o", out]) == 0
+    assert capsys.readouterr().out.strip() == out
+    with fits.open(out) as hdulist:
+        assert hdulist[1].data["FLUX"].shape[1:] == (5, 5)
+        np.testing.assert_allclose(hdulist[1].data["TGT_X"][hdulist[1].data["CUBE"] == 0],
+                                   sector.mover.pixel_at(sector.times)[0], atol=1e-6)
+    assert astrocut.cube_cut_path is cube_cut_path
+    assert main(["cut-path", path_a, "--path", str(tmp_path / "no.ecsv"), "-o", out]) == 1
+
+
