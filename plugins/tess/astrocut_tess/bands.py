@@ -15,6 +15,7 @@ the staging buffers, within ``max_memory`` (a band is never smaller than one cub
 
 import contextlib
 import math
+import os
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -24,6 +25,8 @@ import attrs
 import numpy as np
 
 from astrocut.errors import InvalidInputError
+
+from .rawfits import read_exact
 
 __all__ = ["Source", "OldFrames", "BandPlan", "Workspace", "fill_band", "write_band",
            "write_band_task", "plan_bands", "frame_groups", "old_runs", "run_bands",
@@ -57,19 +60,21 @@ class Source:
 @attrs.frozen
 class OldFrames:
     """The frames of the cube being updated: where its data start and where they go in the
-    new cube (read through ``path``, opened by each band task: a task may run in another
-    process, so it cannot share the updater's handle; the updater holds the cube's lock and
-    checks before its rename that ``path`` is still the file it read).
+    new cube.
 
     ``runs`` holds ``(destination, source, length)``: old frames ``source .. source+length-1``
-    become new frames ``destination ..``.
+    become new frames ``destination ..``. In the updater's process the frames are read
+    through the handle it opened once at its start (:attr:`Workspace.old_fd`); a task on an
+    executor (maybe another process) opens ``path`` and refuses unless it is still the file
+    the updater read (``device``, ``inode``).
     """
 
     path: str
     data_offset: int
     n_ffi: int
     runs: tuple
-
+    device: int = 0
+    inode: int = 0
 
 @attrs.frozen
 class BandPlan:
@@ -120,7 +125,10 @@ class BandPlan:
 class Workspace:
     """The buffers one worker reuses from band to band (allocated on first use)."""
 
-    def __init__(self):
+    def __init__(self, old_fd=None):
+        #: Descriptor of the cube being updated, opened once by the updater (shared by its
+        #: threads: reads use pread, which keeps no file position).
+        self.old_fd = old_fd
         self._band = None
         self._staging = None
         self._old = None
@@ -165,17 +173,36 @@ def write_from(handle, array, offset):
         done += handle.write(view[done:])
 
 
+def _open_old(old):
+    """The old cube opened by name in a task, refused unless it is the file the updater read."""
+    try:
+        handle = open(old.path, "rb", buffering=0)
+    except OSError as exc:
+        raise InvalidInputError(f"the cube {old.path!r} being updated cannot be read "
+                                f"({exc.strerror})") from None
+    stat = os.fstat(handle.fileno())
+    if (stat.st_dev, stat.st_ino) != (old.device, old.inode):
+        handle.close()
+        raise InvalidInputError(f"the cube {old.path!r} was replaced while it was being "
+                                f"updated; nothing was written, run the update again")
+    return handle
+
+
 def _copy_old_rows(plan, band, start, stop, workspace):
     old = plan.old
     cols = plan.shape[1]
     chunk = plan.old_rows()
     buffer = workspace.old(chunk * plan.old_row_bytes)
-    with open(old.path, "rb", buffering=0) as handle:
+    with contextlib.ExitStack() as stack:
+        fd = workspace.old_fd
+        if fd is None:
+            fd = stack.enter_context(_open_old(old)).fileno()
         for first in range(start, stop, chunk):
             count = min(chunk, stop - first)
             rows = buffer[:count * plan.old_row_bytes].view(">f4").reshape(count, cols,
                                                                             old.n_ffi, 2)
-            _read_into(handle, rows, old.data_offset + first * plan.old_row_bytes, old.path)
+            read_exact(fd, memoryview(rows).cast("B"),
+                       old.data_offset + first * plan.old_row_bytes, old.path)
             local = first - start
             for destination, source, length in old.runs:
                 band[local:local + count, :, destination:destination + length] = \
@@ -301,11 +328,12 @@ def old_runs(destinations):
     return tuple(runs)
 
 
-def run_bands(plan, bands, executor, progress, write=write_band):
+def run_bands(plan, bands, executor, progress, write=write_band, old_fd=None):
     """Write every band, with threads or on ``executor``; return summed write seconds.
 
     ``write`` is the band function of the threaded path (the executor path always submits
-    :func:`write_band_task`, which pickles by name).
+    :func:`write_band_task`, which pickles by name); ``old_fd`` the descriptor of the cube
+    being updated, which the threads read through.
     """
     if executor is not None:
         futures = {executor.submit(write_band_task, plan, start, stop): (start, stop)
@@ -314,7 +342,7 @@ def run_bands(plan, bands, executor, progress, write=write_band):
     workers = min(N_THREADS, len(bands))
     if workers <= 1:
         written = 0.0
-        workspace = Workspace()
+        workspace = Workspace(old_fd)
         for number, (start, stop) in enumerate(bands, 1):
             written += write(plan, start, stop, workspace)
             progress.step(_band_message(number, len(bands), start, stop))
@@ -324,7 +352,7 @@ def run_bands(plan, bands, executor, progress, write=write_band):
     def work(start, stop):
         # Each pool thread keeps its own buffers from band to band.
         if not hasattr(local, "workspace"):
-            local.workspace = Workspace()
+            local.workspace = Workspace(old_fd)
         return write(plan, start, stop, local.workspace)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="astrocut-cube") as pool:

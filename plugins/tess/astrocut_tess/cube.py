@@ -23,12 +23,15 @@ the modules above; FFIs listed twice (same file name or same TSTART) are built o
 :class:`~astrocut.errors.InputWarning`.
 """
 
+import contextlib
 import os
+import stat
 import time
 
 import numpy as np
 
 from astrocut.errors import InvalidInputError
+from astrocut.locking import check_unchanged, exclusive
 from astrocut.output import atomic_path
 from astrocut.progress import Progress
 
@@ -52,8 +55,14 @@ def _today():
     return utc_date()
 
 
-def _write_cube(cube_file, primary, shape, table, make_plan, request, progress, started):
-    """Write header, table and bands into a temporary file, then rename it to ``cube_file``."""
+def _write_cube(cube_file, primary, shape, table, make_plan, request, progress, started,
+                old_fd=None, expected=None):
+    """Write header, table and bands into a temporary file, then rename it to ``cube_file``.
+
+    ``old_fd`` is the cube being updated (read by the bands) and ``expected`` its identity
+    when it was read: the rename is refused unless ``cube_file`` is still that file. The new
+    file gets the permission bits of the file it replaces.
+    """
     head = primary.tostring().encode("ascii") + image_header(shape).tostring().encode("ascii")
     data_bytes = int(np.prod(shape)) * 4
     table_bytes = hdu_bytes(table)
@@ -79,10 +88,48 @@ def _write_cube(cube_file, primary, shape, table, make_plan, request, progress, 
         progress_bands.say(
             f"Writing a {cols}x{rows} cube of {n_ffi} FFIs ({data_bytes / GB:.2f} GB) in "
             f"{len(bands)} block(s) of up to {bands[0][1] - bands[0][0]} rows")
-        written += run_bands(plan, bands, request.executor, progress_bands, write=write_band)
+        written += run_bands(plan, bands, request.executor, progress_bands, write=write_band,
+                             old_fd=old_fd)
+        _keep_mode(temporary, cube_file)
+        if expected is not None:
+            check_unchanged(cube_file, expected)
     progress_bands.say(f"Total time elapsed: {time.perf_counter() - started:.2f} sec")
     progress_bands.say(f"File write time: {written:.2f} sec")
     return cube_file
+
+
+def _keep_mode(temporary, path):
+    """Give ``temporary`` the permission bits of the file it will replace (0600 stays 0600)."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return
+    os.chmod(temporary, mode)
+
+
+def _target(request):
+    """``(cube_file, target)``: the name given, and the file it names (a symlink's target,
+    which is what is replaced; the link stays)."""
+    cube_file = os.fspath(request.cube_file)
+    return cube_file, os.path.realpath(cube_file)
+
+
+def _lock_timeout(request):
+    # The request's ``timeout`` (seconds to wait for another writer of the cube), when the
+    # core passes one; else wait as long as the other writer takes.
+    return getattr(request, "timeout", None)
+
+
+@contextlib.contextmanager
+def _memory_named(request):
+    """A MemoryError becomes the package's error, naming max_memory."""
+    try:
+        yield
+    except MemoryError:
+        raise InvalidInputError(
+            f"out of memory writing the cube {os.fspath(request.cube_file)!r} with "
+            f"max_memory={request.max_memory} GB: give a smaller max_memory (the bands are "
+            f"sized from it), or free memory; nothing was written") from None
 
 
 def build_cube(request):
@@ -107,9 +154,17 @@ def build_cube(request):
     astrocut.errors.OutputError
         If the cube cannot be written where asked.
     """
-    started = time.perf_counter()
-    cube_file = os.fspath(request.cube_file)
+    cube_file, target = _target(request)
     check_destination(cube_file)
+    # Held from the first read to the rename: another writer of this cube waits (or, past
+    # the request's timeout, is refused) rather than interleaving with this one.
+    with _memory_named(request), exclusive(target, _lock_timeout(request), "write"):
+        _build(request, target)
+    return cube_file
+
+
+def _build(request, cube_file):
+    started = time.perf_counter()
     files = [os.fspath(f) for f in request.files]
     if not files:
         raise InvalidInputError("no FFIs given: the file list is empty")
@@ -168,18 +223,24 @@ def update_cube(request):
         Naming the file, for an unusable FFI, one that does not match the cube (size, sector,
         camera, CCD), or a cube not in the archive's layout.
     """
-    started = time.perf_counter()
-    cube_file = os.fspath(request.cube_file)
+    cube_file, target = _target(request)
     check_destination(cube_file)
-    # The old cube is read through this one handle (headers, table); band tasks read its
-    # frames by name (see OldFrames).
-    with open_cube_file(cube_file) as handle:
-        layout = read_layout(handle, cube_file)
-        layout.require_columns(("TSTART", FILE_COLUMN))
-        if layout.n_planes != 2:
-            raise InvalidInputError(f"{cube_file!r}: a cube to update holds 2 planes (flux, "
-                                    f"uncertainty), this one {layout.n_planes}")
-        old_table = layout.table_hdu(handle)
+    with _memory_named(request), exclusive(target, _lock_timeout(request), "update"):
+        # The old cube is read through this one handle, opened once: headers, table, and
+        # (in this process) every band's old frames.
+        with open_cube_file(target) as handle:
+            _update(request, cube_file, target, handle)
+    return cube_file
+
+
+def _update(request, cube_file, target, handle):
+    started = time.perf_counter()
+    layout = read_layout(handle, cube_file)
+    layout.require_columns(("TSTART", FILE_COLUMN))
+    if layout.n_planes != 2:
+        raise InvalidInputError(f"{cube_file!r}: a cube to update holds 2 planes (flux, "
+                                f"uncertainty), this one {layout.n_planes}")
+    old_table = layout.table_hdu(handle)
     files = [os.fspath(f) for f in request.files]
     if not files:
         raise InvalidInputError("no FFIs given: the file list is empty")
@@ -227,12 +288,13 @@ def update_cube(request):
                               f"{n_total} in all.")
 
     sources = tuple(_source(info) for info in infos)
-    old = OldFrames(path=os.path.abspath(cube_file), data_offset=layout.data_offset,
-                    n_ffi=n_old, runs=old_runs(merge.old_destinations))
+    old = OldFrames(path=target, data_offset=layout.data_offset, n_ffi=n_old,
+                    runs=old_runs(merge.old_destinations), device=layout.identity.device,
+                    inode=layout.identity.inode)
 
     def make_plan(output, data_offset):
         return BandPlan(output=output, data_offset=data_offset, shape=shape, sources=sources,
                         groups=frame_groups(merge.new_destinations, sources), old=old)
 
-    return _write_cube(cube_file, new_primary, shape, merge.hdu, make_plan, request, progress,
-                       started)
+    _write_cube(target, new_primary, shape, merge.hdu, make_plan, request, progress, started,
+                old_fd=handle.fileno(), expected=layout.identity)

@@ -20,23 +20,10 @@ import numpy as np
 from astropy.io import fits
 
 from astrocut.errors import InvalidInputError
+from astrocut.locking import FileIdentity
 
 from .rawfits import (BLOCK, data_size, header_value, padded, pread, read_header,
                       structural_int, table_column, table_dtype)
-
-
-@attrs.frozen
-class FileIdentity:
-    """What tells one file from another that replaced it under the same name."""
-
-    device: int
-    inode: int
-    size: int
-    mtime_ns: int
-
-    @classmethod
-    def of(cls, stat):
-        return cls(stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 @attrs.frozen

@@ -23,7 +23,9 @@ pieces this writer assembles.
 The result is checked against astropy, ``fitsverify`` and lightkurve by the tests.
 """
 
+import contextlib
 import os
+import stat
 
 import numpy as np
 
@@ -387,10 +389,15 @@ def write_tpf(cutout, path):
     """Write ``cutout`` as a target pixel file at ``path`` (atomically); return ``path``."""
     pieces = tpf_parts(cutout)
     path = os.fspath(path)
-    with atomic_path(path) as temporary, open(temporary, "wb", buffering=0) as handle:
-        for piece in pieces:
-            view = memoryview(piece)
-            while view.nbytes:
-                written = handle.write(view)
-                view = view[written:]
+    # A symlink's target is replaced (the link stays), keeping its permission bits.
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    with atomic_path(target) as temporary:
+        with open(temporary, "wb", buffering=0) as handle:
+            for piece in pieces:
+                view = memoryview(piece)
+                while view.nbytes:
+                    written = handle.write(view)
+                    view = view[written:]
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
     return path
