@@ -41,7 +41,7 @@ from .bands import (GB, MIN_EXECUTOR_TASKS, N_THREADS, BandPlan, OldFrames, Sour
 from .cubefile import open_cube_file, read_layout
 from .ffi import read_primary_header
 from .headers import check_sector, image_header, mission_keywords, primary_header
-from .keywords import FILE_COLUMN, utc_date
+from .keywords import FFI_NAME_SECTOR, FILE_COLUMN, utc_date
 from .rawfits import padded
 from .scan import (Expected, check_destination, check_not_an_input, check_space,
                    drop_duplicates, scan, sorted_by_start)
@@ -233,6 +233,29 @@ def update_cube(request):
     return cube_file
 
 
+def _learn_sector(expected, old_table, cube_file, requested):
+    """SECTOR of a cube whose primary header has none (the reference tool writes it undefined
+    unless told): from its table's SECTOR values or its FFIs' file names, when they agree;
+    else the update is refused until ``sector=`` says, so no other sector's FFIs get in."""
+    found = set()
+    table = old_table.data
+    if "SECTOR" in table.columns.names:
+        found |= {int(v) for v in table["SECTOR"] if isinstance(v, (int, np.integer)) and v > 0}
+    for name in table[FILE_COLUMN]:
+        match = FFI_NAME_SECTOR.search(name.decode("ascii", "replace")
+                                       if isinstance(name, bytes) else str(name))
+        if match:
+            found.add(int(match.group(1)))
+    if len(found) == 1:
+        expected.sector = found.pop()
+        expected.sector_from = f"the FFIs in the cube {cube_file!r}"
+    elif requested is None:
+        what = (f"its FFIs are from sectors {sorted(found)}" if found
+                else "neither its table nor its FFI file names say which sector it holds")
+        raise InvalidInputError(f"{cube_file!r} has no SECTOR in its primary header and {what}: "
+                                f"give sector= to update it")
+
+
 def _update(request, cube_file, target, handle):
     started = time.perf_counter()
     layout = read_layout(handle, cube_file)
@@ -252,6 +275,8 @@ def _update(request, cube_file, target, handle):
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             setattr(expected, keyword.lower(), int(value))
             setattr(expected, f"{keyword.lower()}_from", f"the cube {cube_file!r}")
+    if expected.sector is None:
+        _learn_sector(expected, old_table, cube_file, request.sector)
     progress = Progress(len(files), "Reading FFI headers", verbose=request.verbose)
     infos = scan(files, expected, progress)
     sector = check_sector(request.mission_options.get("sector"), infos)

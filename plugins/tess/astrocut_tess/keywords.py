@@ -18,6 +18,9 @@ FILE_COLUMN = "FFI_FILE"
 #: CTYPE2 of a table row whose FFI had a valid WCS (what the reference tool looks for).
 VALID_CTYPE2 = "DEC--TAN-SIP"
 
+#: The sector in a SPOC FFI's file name (``tess2018206194050-s0001-1-1-0120-s_ffic.fits``).
+FFI_NAME_SECTOR = re.compile(r"-s(\d{4})-\d-\d-")
+
 #: Comments of the mission keywords where the plugin writes them.
 MISSION_COMMENTS = {"CAMERA": "Camera number", "CCD": "CCD chip number",
                     "SECTOR": "Observing sector"}

@@ -12,6 +12,7 @@ parsed by astropy; only the framing (blocks, END, data sizes, row layout) is don
 import os
 import re
 import threading
+import warnings
 
 import numpy as np
 from astropy.io import fits
@@ -20,6 +21,14 @@ from astrocut.errors import InvalidInputError
 
 BLOCK = 2880
 CARD = 80
+#: Most 2880-byte blocks a header may span (2.9 MB, 36 000 cards). SPOC FFI, cube and TPF
+#: headers hold a few hundred cards (under 20 blocks); a header with no END card within
+#: this many blocks is a damaged file (an END card changed, or data taken for a header),
+#: and scanning on would read the whole file, gigabytes for a cube, into memory.
+MAX_HEADER_BLOCKS = 1000
+_NON_TEXT = re.compile(rb"[^\x20-\x7e]")
+#: BITPIX values the FITS standard allows.
+VALID_BITPIX = frozenset({8, 16, 32, 64, -32, -64})
 
 
 def is_missing(value):
@@ -70,6 +79,12 @@ def read_header(handle, path, index, file_size):
     start = handle.tell()
     chunks = []
     while True:
+        if len(chunks) >= MAX_HEADER_BLOCKS:
+            raise InvalidInputError(
+                f"{path!r}: the header of HDU {index} (at byte {start}) has no END card in its "
+                f"first {MAX_HEADER_BLOCKS} blocks ({MAX_HEADER_BLOCKS * BLOCK / 1e6:.1f} MB); "
+                f"FITS headers of FFIs, cubes and TPFs are far shorter, so the file is damaged "
+                f"(its END card changed?) and was not read further")
         block = handle.read(BLOCK)
         if len(block) < BLOCK:
             if index == 0 and not chunks:
@@ -84,6 +99,12 @@ def read_header(handle, path, index, file_size):
                 what = "is not a FITS file" if index == 0 else f"has no valid HDU {index} header"
                 raise InvalidInputError(f"{path!r} {what} (found {first!r} where {expected!r} "
                                         f"should start)")
+        if _NON_TEXT.search(block):
+            # Header blocks are printable ASCII: this is data, so the END card was lost.
+            raise InvalidInputError(
+                f"{path!r}: the header of HDU {index} (at byte {start}) runs into non-text "
+                f"bytes at byte {start + len(chunks) * BLOCK} with no END card before them; "
+                f"the END card is damaged or missing")
         chunks.append(block)
         # END must sit at the start of a card; scanning card starts avoids matching "END" in
         # a value such as DATE-END.
@@ -96,7 +117,51 @@ def read_header(handle, path, index, file_size):
     except Exception as exc:
         raise InvalidInputError(f"{path!r}: HDU {index} header is not valid FITS "
                                 f"({type(exc).__name__}: {exc})") from None
+    _check_cards(header, path, index)
+    check_structure(header, path, index)
     return header, start + len(raw)
+
+
+def _check_cards(header, path, index):
+    # astropy parses a card's value on first use; parsing every one here reports a damaged
+    # card (``CRVAL1 = NAN``) by its file and keyword, wherever it would have been used.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        for card in header.cards:
+            try:
+                card.value  # noqa: B018
+            except fits.VerifyError:
+                raise InvalidInputError(f"{path!r}: HDU {index} has an unreadable "
+                                        f"{card.keyword} card (its value cannot be parsed); "
+                                        f"repair or remove that card") from None
+
+
+def _non_negative(header, key, path, index, required=True):
+    value = header.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        found = "is missing" if key not in header else f"= {value!r} is not an integer >= 0"
+        raise InvalidInputError(f"{path!r}: HDU {index} keyword {key} {found}, so the size of "
+                                f"its data is unknown")
+    return value
+
+
+def check_structure(header, path, index):
+    """Check the keywords that give an HDU's data size (BITPIX, NAXIS, NAXISn, PCOUNT,
+    GCOUNT), raising InvalidInputError naming the file and keyword."""
+    bitpix = header.get("BITPIX")
+    if isinstance(bitpix, bool) or bitpix not in VALID_BITPIX:
+        found = ("is missing" if "BITPIX" not in header
+                 else f"= {bitpix!r} is not one of 8, 16, 32, 64, -32, -64")
+        raise InvalidInputError(f"{path!r}: HDU {index} keyword BITPIX {found}")
+    naxis = _non_negative(header, "NAXIS", path, index)
+    if naxis > 999:
+        raise InvalidInputError(f"{path!r}: HDU {index} keyword NAXIS = {naxis} is over 999")
+    for axis in range(1, naxis + 1):
+        _non_negative(header, f"NAXIS{axis}", path, index)
+    _non_negative(header, "PCOUNT", path, index, required=False)
+    _non_negative(header, "GCOUNT", path, index, required=False)
 
 
 def data_size(header):
