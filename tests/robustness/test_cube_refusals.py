@@ -221,7 +221,8 @@ def test_update_refuses_a_sectorless_cube_until_sector_is_given(cube, sector, tm
     from astrocut.models import CubeRequest
 
     request = CubeRequest(files=tuple(sector.files[3:]), cube_file=str(no_sector),
-                          product="tess.ffi", sector=sector.sector, verbose=False)
+                          kind="tess.ffi", mission_options={"sector": sector.sector},
+                          verbose=False)
     cube_module.update_cube(request)
     with fits.open(no_sector) as hdulist:
         assert hdulist[0].header["SECTOR"] == sector.sector
@@ -256,15 +257,12 @@ def test_replaced_cube_and_tpf_keep_their_permission_bits(cube, sector, tmp_path
 def test_a_held_lock_refuses_after_the_timeout_and_readers_never_wait(cube, sector, tmp_path):
     from astrocut.models import CubeRequest
 
-    request = CubeRequest(files=tuple(sector.files[3:]), cube_file=str(cube),
-                          product="tess.ffi", verbose=False)
+    timed = CubeRequest(files=tuple(sector.files[3:]), cube_file=str(cube), kind="tess.ffi",
+                        verbose=False, mission_options={"timeout": 0.3})
     before = cube.read_bytes()
     with exclusive(str(cube)):
         assert os.path.exists(lock_path(str(cube)))
         started = time.monotonic()
-        timed = type("Timed", (), {**{k: getattr(request, k) for k in
-                                      ("files", "cube_file", "product", "max_memory", "sector",
-                                       "verbose", "executor")}, "timeout": 0.3})()
         with pytest.raises(OutputError, match=r"cube\.fits.*lock.*0\.3 s") as raised:
             cube_module.update_cube(timed)
         assert 0.25 < time.monotonic() - started < 5

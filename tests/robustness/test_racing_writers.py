@@ -26,21 +26,19 @@ N_TRIALS = 20
 N_BASE = 3
 
 WORKER = textwrap.dedent(r"""
-    import json, os, sys, time, types
+    import json, os, sys, time
     from concurrent.futures import ThreadPoolExecutor
-    import attrs
     from astrocut.models import CubeRequest
     from astrocut_tess import cube
     executor = ThreadPoolExecutor(2)
     print("READY", flush=True)
     for line in sys.stdin:
         job = json.loads(line)
-        request = CubeRequest(files=tuple(job["files"]), cube_file=job["cube"], product="tess.ffi",
+        options = {} if job.get("timeout") is None else {"timeout": job["timeout"]}
+        request = CubeRequest(files=tuple(job["files"]), cube_file=job["cube"], kind="tess.ffi",
                               max_memory=job["max_memory"], verbose=False,
-                              executor=executor if job["executor"] else None)
-        if job.get("timeout") is not None:
-            request = types.SimpleNamespace(**attrs.asdict(request, recurse=False),
-                                            timeout=job["timeout"])
+                              executor=executor if job["executor"] else None,
+                              mission_options=options)
         # Start together: every worker waits for the same wall-clock moment.
         time.sleep(max(0.0, job["at"] - time.time()))
         try:

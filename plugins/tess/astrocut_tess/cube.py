@@ -115,9 +115,9 @@ def _target(request):
 
 
 def _lock_timeout(request):
-    # The request's ``timeout`` (seconds to wait for another writer of the cube), when the
-    # core passes one; else wait as long as the other writer takes.
-    return getattr(request, "timeout", None)
+    # mission_options["timeout"]: seconds to wait for another writer of the cube; by
+    # default as long as the other writer takes.
+    return request.mission_options.get("timeout")
 
 
 @contextlib.contextmanager
@@ -276,7 +276,7 @@ def _update(request, cube_file, target, handle):
             setattr(expected, keyword.lower(), int(value))
             setattr(expected, f"{keyword.lower()}_from", f"the cube {cube_file!r}")
     if expected.sector is None:
-        _learn_sector(expected, old_table, cube_file, request.sector)
+        _learn_sector(expected, old_table, cube_file, request.mission_options.get("sector"))
     progress = Progress(len(files), "Reading FFI headers", verbose=request.verbose)
     infos = scan(files, expected, progress)
     sector = check_sector(request.mission_options.get("sector"), infos)
