@@ -12,6 +12,7 @@ projection is done by astropy and the CD matrix is an ordinary linear least-squa
 
 import numpy as np
 
+from .geometry import celestial_wcs
 from .hookspecs import hookimpl
 from .models import FittedWCS
 
@@ -50,7 +51,7 @@ def fit_linear_wcs(wcs, corner, shape):
 
     Returns a :class:`FittedWCS`; its separations are measured at every stamp pixel.
     """
-    celestial = wcs.celestial
+    celestial = celestial_wcs(wcs)
     (ny, nx) = shape
     xs, ys = stamp_grid(corner, shape)
     ra, dec = celestial.all_pix2world(xs, ys, 0)
