@@ -9,7 +9,6 @@ its row of the result table and never stops the others.
 import math
 import os
 import time
-import warnings
 
 import numpy as np
 
@@ -19,7 +18,7 @@ from .dispatch import check_input, file_list_argument, write_cutouts
 from . import runner
 from .errors import AstrocutError, InvalidInputError, WorkerError
 from .frames import frame_selection
-from .geometry import (celestial_wcs, center_pixel, is_icrs_wcs, parse_coordinates,
+from .geometry import (center_pixel, decimal_degrees, icrs_pixels, parse_coordinates,
                        parse_cutout_size)
 from .models import CubeCutRequest
 from .output import check_path_text, prepare_directory, refuse_overwriting_inputs
@@ -207,19 +206,6 @@ def _message(exc):
     return str(exc) if isinstance(exc, AstrocutError) else f"{type(exc).__name__}: {exc}"
 
 
-def _degrees(target):
-    """``(ra, dec)`` of a target given as an "RA DEC" string of two numbers, else ``None``."""
-    coordinates = target["coordinates"]
-    if isinstance(coordinates, str):
-        parts = coordinates.split()
-        if len(parts) == 2:
-            try:
-                return float(parts[0]), float(parts[1])
-            except ValueError:
-                return None
-    return None
-
-
 def _file_order(cube_file, targets, fsspec_kwargs=None):
     """Targets sorted by where their stamps lie in the cube file (row, then column).
 
@@ -233,15 +219,13 @@ def _file_order(cube_file, targets, fsspec_kwargs=None):
         if wcs is None:
             return list(range(len(targets)))
         keys = [(np.inf, np.inf)] * len(targets)
-        celestial = celestial_wcs(wcs)
-        fast = [_degrees(target) for target in targets] if is_icrs_wcs(celestial) else []
+        fast = [decimal_degrees(target["coordinates"]) for target in targets]
         numbered = [index for index, value in enumerate(fast) if value is not None]
-        if numbered:
-            ra, dec = np.array([fast[index] for index in numbered]).T
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # far outside, the SIP inversion warns
-                xs, ys = celestial.all_world2pix(ra, dec, 0, quiet=True)
-            for index, x, y in zip(numbered, xs, ys):
+        placed = icrs_pixels(wcs, [fast[index] for index in numbered]) if numbered else None
+        if placed is None:
+            fast = []
+        else:
+            for index, x, y in zip(numbered, *placed):
                 if np.isfinite(x) and np.isfinite(y):  # off the cube: last, as below
                     keys[index] = (float(y), float(x))
         for index, target in enumerate(targets):

@@ -136,6 +136,32 @@ def is_icrs_wcs(celestial):
             and ctype[1].startswith("DEC-"))
 
 
+def decimal_degrees(text):
+    """``(ra, dec)`` of an "RA DEC" string of two plain numbers, else ``None``."""
+    if isinstance(text, str):
+        parts = text.split()
+        if len(parts) == 2:
+            try:
+                return float(parts[0]), float(parts[1])
+            except ValueError:
+                return None
+    return None
+
+
+def icrs_pixels(wcs, positions):
+    """0-based pixel ``(xs, ys)`` of ICRS ``(ra, dec)`` degree pairs in one vectorised call
+    (NaN where the inversion fails), or ``None`` when ``wcs`` is not an ICRS WCS."""
+    import warnings
+
+    celestial = celestial_wcs(wcs)
+    if not is_icrs_wcs(celestial):
+        return None
+    ra, dec = np.array(positions, dtype=float).reshape(-1, 2).T
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # far outside, the SIP inversion warns
+        return celestial.all_world2pix(ra, dec, 0, quiet=True)
+
+
 def center_pixel(wcs, coord, source):
     """0-based ``(x, y)`` image pixel of ``coord`` through the full WCS (SIP included).
 
