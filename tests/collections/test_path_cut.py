@@ -54,8 +54,9 @@ def test_stamps_follow_the_mover_and_its_flux_comes_back(moving):
     x, y = sector.mover.pixel_at(sector.times)
     on = x < 63.5
     assert len(data) == N
-    np.testing.assert_allclose(data["TGT_X"], x, atol=1e-6)
-    np.testing.assert_allclose(data["TGT_Y"], y, atol=1e-6)
+    np.testing.assert_allclose(data["TGT_X"] + data["CORNER_X"], x, atol=1e-6)
+    np.testing.assert_allclose(data["TGT_Y"] + data["CORNER_Y"], y, atol=1e-6)
+    assert np.all((data["TGT_X"] >= SIZE / 2 - 0.5) & (data["TGT_X"] <= SIZE / 2 + 0.5))
     np.testing.assert_array_equal(data["CORNER_X"], np.round(x - SIZE / 2).astype(int))
     np.testing.assert_array_equal(data["QUALITY"] & OFF_IMAGE != 0, ~on)
     for i in np.flatnonzero(x + SIZE / 2 < 63):  # stamps wholly on the image
@@ -136,9 +137,58 @@ def test_cut_path_command_and_public_name(moving, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == out
     with fits.open(out) as hdulist:
         assert hdulist[1].data["FLUX"].shape[1:] == (5, 5)
-        np.testing.assert_allclose(hdulist[1].data["TGT_X"][hdulist[1].data["CUBE"] == 0],
+        rows = hdulist[1].data[hdulist[1].data["CUBE"] == 0]
+        np.testing.assert_allclose(rows["TGT_X"] + rows["CORNER_X"],
                                    sector.mover.pixel_at(sector.times)[0], atol=1e-6)
     assert astrocut.cube_cut_path is cube_cut_path
     assert main(["cut-path", path_a, "--path", str(tmp_path / "no.ecsv"), "-o", out]) == 1
 
 
+
+
+def test_path_to_footprints_then_center_on_path(moving, tmp_path):
+    from astrocut_tess.cutout import TessCube
+    from astrocut_tess.path_compat import center_on_path, path_to_footprints
+
+    path_a, _, sector = moving
+    with TessCube.open(path_a) as cube:
+        wcs = cube.wcs.deepcopy()
+        wcs.pixel_shape = cube.info.image_shape[::-1]
+    positions = sector.mover.path["position"]
+    footprints = path_to_footprints(positions, [SIZE, SIZE], wcs, max_pixels=600)
+    assert len(footprints) >= 2 and all(f["size"][0] * f["size"][1] <= 600 for f in footprints)
+    x, y = wcs.world_to_pixel(positions)
+    on = (x >= -0.5) & (x < 63.5)
+    boxes = []
+    for f in footprints:
+        cx, cy = wcs.world_to_pixel(f["center_coord"])
+        ny, nx = f["size"]
+        boxes.append((round(float(cx) - nx / 2), round(float(cy) - ny / 2), nx, ny))
+    for px, py in zip(x[on], y[on], strict=True):  # every on-image stamp lies in a box
+        sx, sy = round(px - SIZE / 2), round(py - SIZE / 2)
+        assert any(bx <= sx and sx + SIZE <= bx + bw and by <= sy and sy + SIZE <= by + bh
+                   for bx, by, bw, bh in boxes)
+    # 1.x's second step: follow the target inside target pixel files cut from the cube
+    tpfs = [astrocut.CutoutFactory().cube_cut(path_a, f["center_coord"], f["size"][::-1],
+                                              output_path=str(tmp_path / "fp"))
+            for f in footprints]
+    out = center_on_path(sector.mover.path, [5, 5], tpfs, target="mover",
+                         output_path=str(tmp_path))
+    with fits.open(out) as hdulist:
+        data = hdulist[1].data
+        assert hdulist[0].header["OBJECT"] == "mover"
+        truth_x, _ = sector.mover.pixel_at(sector.times)
+        good = (data["QUALITY"] & OFF_IMAGE) == 0
+        assert good.sum() >= 4
+        offsets = [fits.getheader(str(p), 1)["1CRV5P"] - 1 for p in hdulist[2].data["PATH"]]
+        for row in data[good]:
+            frame = int(np.argmin(np.abs(sector.times - row["TIME"])))
+            image_x = row["CORNER_X"] + row["TGT_X"] + offsets[row["CUBE"]]
+            assert image_x == pytest.approx(truth_x[frame], abs=0.05)
+            stamp = row["FLUX"]
+            if np.isfinite(stamp).all():
+                peak = np.unravel_index(np.argmax(stamp), stamp.shape)
+                assert abs(peak[1] - row["TGT_X"]) <= 1 and abs(peak[0] - row["TGT_Y"]) <= 1
+    # given cubes, center_on_path is cube_cut_path
+    out = center_on_path(sector.mover.path, [5, 5], [path_a], output_path=str(tmp_path))
+    assert fits.getdata(out, 1)["FLUX"].shape == (N, 5, 5)

@@ -105,7 +105,8 @@ def _cut_one_cube(cube, times, vectors, nx, ny, index):
             "CADENCENO": columns["CADENCENO"].astype(np.int32), "FLUX": flux,
             "FLUX_ERR": error, "QUALITY": quality.astype(np.int32),
             "FFI_FILE": columns["FFI_FILE"], "CUBE": np.full(n, index, np.int16),
-            "TGT_X": x, "TGT_Y": y, "TGT_RA": ra, "TGT_DEC": dec,
+            # astrocut 1.x's TGT_X/TGT_Y: the target's pixel within the stamp
+            "TGT_X": x - corner[:, 0], "TGT_Y": y - corner[:, 1], "TGT_RA": ra, "TGT_DEC": dec,
             "CORNER_X": corner[:, 0], "CORNER_Y": corner[:, 1], "_on": on}
 
 
@@ -145,8 +146,9 @@ def cube_cut_path(cubes, path, cutout_size, output_file=None, memory_only=False,
     -------
     str or HDUList
         HDU 1 ``PIXELS``: TIME, TIMECORR, CADENCENO, FLUX, FLUX_ERR, QUALITY, FFI_FILE,
-        CUBE, TGT_X, TGT_Y (0-based pixel of the target), TGT_RA, TGT_DEC, CORNER_X,
-        CORNER_Y (0-based first pixel of the stamp); HDU 2 ``CUBES``: the cubes used.
+        CUBE, TGT_X, TGT_Y (the target's 0-based pixel within the stamp, as in astrocut
+        1.x), TGT_RA, TGT_DEC, CORNER_X, CORNER_Y (0-based image pixel of the stamp's
+        first pixel: the target's image pixel is CORNER + TGT); HDU 2 ``CUBES``.
     """
     from astrocut import remote
 
@@ -217,7 +219,7 @@ def _hdulist(rows, used, nx, ny):
     pixels = fits.BinTableHDU.from_columns(columns, name="PIXELS")
     pixels.header["OFFIMAGE"] = (OFF_IMAGE, "QUALITY bit: target off this cube's image")
     pixels.header["OFFPATH"] = (OFF_PATH, "QUALITY bit: frame outside the path's times")
-    pixels.header["TGTPIX0"] = (0, "TGT_X/TGT_Y/CORNER_X/CORNER_Y are 0-based")
+    pixels.header["TGTPIX0"] = (0, "TGT_X/Y (in stamp), CORNER_X/Y (image) 0-based")
     cubes = fits.BinTableHDU.from_columns([
         fits.Column("PATH", f"{max(len(e.path) for e in used)}A", array=[e.path for e in used]),
         fits.Column("SECTOR", "J", array=[e.sector for e in used]),

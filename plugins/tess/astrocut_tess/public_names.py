@@ -10,10 +10,12 @@ def public_names():
     from .collection import CubeCollection, CubeEntry
     from .footprint import (TessFootprintCutout, cube_cut_from_footprint, find_cubes,
                             ra_dec_crossmatch)
+    from .path_compat import center_on_path, path_to_footprints
     from .path_cut import cube_cut_path
     from .pointing import get_tess_sectors
 
     return {"CubeCollection": CubeCollection, "CubeEntry": CubeEntry,
             "find_cubes": find_cubes, "cube_cut_from_footprint": cube_cut_from_footprint,
             "TessFootprintCutout": TessFootprintCutout, "ra_dec_crossmatch": ra_dec_crossmatch,
-            "get_tess_sectors": get_tess_sectors, "cube_cut_path": cube_cut_path}
+            "get_tess_sectors": get_tess_sectors, "cube_cut_path": cube_cut_path,
+            "center_on_path": center_on_path, "path_to_footprints": path_to_footprints}

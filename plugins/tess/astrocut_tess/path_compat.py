@@ -1,0 +1,171 @@
+"""astrocut 1.x's two-step moving-target calls: ``path_to_footprints`` then ``center_on_path``.
+
+:func:`~astrocut_tess.path_cut.cube_cut_path` does both in one pass from the cubes; these
+keep 1.x scripts working. ``center_on_path`` follows the target through target pixel files
+cut from a cube (1.x's input) by integer shifts, or, given cubes, calls ``cube_cut_path``.
+"""
+
+import os
+
+import numpy as np
+
+from astrocut.errors import InvalidInputError, InvalidQueryError
+from astrocut.geometry import stamp_corner
+
+
+def path_to_footprints(path, size, img_wcs, max_pixels=10000):
+    """Rectangles of at most ``max_pixels`` that together hold the path's stamps (1.x name).
+
+    Parameters
+    ----------
+    path : `~astropy.coordinates.SkyCoord`
+        Positions along the path, in order.
+    size : [ny, nx]
+        Stamp size in pixels around each position.
+    img_wcs : `~astropy.wcs.WCS`
+        The image's WCS, with its pixel shape (NAXIS1/NAXIS2).
+    max_pixels : int
+
+    Returns
+    -------
+    list of dict
+        ``{"center_coord": SkyCoord, "size": [ny, nx]}`` per rectangle, in path order.
+    """
+    if img_wcs.pixel_shape is None:
+        raise InvalidInputError("img_wcs must carry the image size (NAXIS1, NAXIS2)")
+    ny, nx = (int(v) for v in (size if np.ndim(size) else (size, size)))
+    n_cols, n_rows = img_wcs.pixel_shape
+    x, y = (np.atleast_1d(v) for v in img_wcs.world_to_pixel(path))
+    on = (x >= -0.5) & (x < n_cols - 0.5) & (y >= -0.5) & (y < n_rows - 0.5)
+    if not on.any():
+        raise InvalidQueryError("the path does not cross the image of img_wcs")
+    boxes = [(x0, x0 + nx, y0, y0 + ny) for x0, y0 in
+             ((stamp_corner(a, nx), stamp_corner(b, ny)) for a, b in zip(x[on], y[on],
+                                                                         strict=True))]
+    merged, current = [], boxes[0]
+    for box in boxes[1:]:
+        joined = (min(current[0], box[0]), max(current[1], box[1]),
+                  min(current[2], box[2]), max(current[3], box[3]))
+        if (joined[1] - joined[0]) * (joined[3] - joined[2]) > max_pixels:
+            merged.append(current)
+            current = box
+        else:
+            current = joined
+    merged.append(current)
+    out = []
+    for x0, x1, y0, y1 in merged:
+        # The centre pixel that stamp placement maps back to this very box.
+        cx, cy = x0 + (x1 - x0) / 2.0, y0 + (y1 - y0) / 2.0
+        out.append({"center_coord": img_wcs.pixel_to_world(cx, cy),
+                    "size": [int(y1 - y0), int(x1 - x0)]})
+    return out
+
+
+def center_on_path(path, size, cutout_fles, target=None, img_wcs=None, target_pixel_file=None,
+                   output_path=".", verbose=True):
+    """A file of stamps of ``size`` ([ny, nx]) centred on a moving target (1.x name).
+
+    ``cutout_fles`` are target pixel files cut from cubes (as in 1.x) or cubes themselves;
+    ``path`` is a Table with a Time and a SkyCoord column. Returns the file's path.
+    """
+    from .path_cut import _hdulist, _path_columns, _stack, cube_cut_path
+
+    files = [os.fspath(f) for f in ([cutout_fles] if isinstance(cutout_fles, (str, os.PathLike))
+                                    else cutout_fles)]
+    if not files:
+        raise InvalidInputError("cutout_fles is empty")
+    ny, nx = (int(v) for v in (size if np.ndim(size) else (size, size)))
+    name = target_pixel_file or (f"{(target or 'path')}_{nx}x{ny}_astrocut.fits"
+                                 .replace("/", "-").replace(" ", "_"))
+    output = name if os.path.dirname(name) else os.path.join(output_path, name)
+    from astrocut.output import prepare_directory
+
+    prepare_directory(os.path.dirname(output) or ".", "output_path")
+    if all(_is_cube(f) for f in files):
+        return cube_cut_path(files, path, [nx, ny], output_file=output)
+    times, vectors = _path_columns(path)
+    parts, used = [], []
+    for fle in files:
+        part, header = _from_tpf(fle, times, vectors, nx, ny, len(used))
+        if part is not None:
+            parts.append(part)
+            used.append(_Entry(fle, header))
+        elif verbose:
+            print(f"{fle}: the path does not cross it")
+    if not parts:
+        raise InvalidQueryError("the path does not cross any of cutout_fles")
+    hdulist = _hdulist(_stack(parts), used, nx, ny)
+    if target:
+        hdulist[0].header["OBJECT"] = (target, "moving target name")
+    from astrocut.output import atomic_path
+
+    with atomic_path(output) as temporary:
+        hdulist.writeto(temporary, overwrite=True, checksum=True)
+    return output
+
+
+class _Entry:
+    """What the CUBES extension lists for a target pixel file."""
+
+    def __init__(self, path, header):
+        self.path = path
+        self.sector, self.camera, self.ccd = (int(header.get(k, -1)) for k in
+                                              ("SECTOR", "CAMERA", "CCD"))
+
+
+def _is_cube(path):
+    from astropy.io import fits
+
+    with fits.open(path, lazy_load_hdus=True) as hdulist:
+        return hdulist[1].header.get("NAXIS") == 4
+
+
+def _from_tpf(path, times, vectors, nx, ny, index):
+    import warnings
+
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    from .path_cut import OFF_IMAGE, OFF_PATH, _interpolate
+
+    with fits.open(path) as hdulist:
+        table = hdulist[1].data
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wcs = WCS(hdulist[2].header)
+        shape = hdulist[2].data.shape
+        header = hdulist[0].header.copy()
+        time = np.asarray(table["TIME"], float)
+        timecorr = np.asarray(table["TIMECORR"], float)
+        ra, dec = _interpolate(times, vectors, time - timecorr)
+        covered = np.isfinite(ra)
+        x = np.full(len(time), np.nan)
+        y = np.full(len(time), np.nan)
+        if covered.any():
+            x[covered], y[covered] = wcs.all_world2pix(ra[covered], dec[covered], 0)
+        rows, cols = shape
+        on = covered & (x >= -0.5) & (x < cols - 0.5) & (y >= -0.5) & (y < rows - 0.5)
+        if not on.any():
+            return None, header
+        n = len(time)
+        flux = np.full((n, ny, nx), np.nan, np.float32)
+        error = np.full((n, ny, nx), np.nan, np.float32)
+        corner = np.zeros((n, 2), np.int32)
+        for frame in np.flatnonzero(covered):
+            x0, y0 = stamp_corner(x[frame], nx), stamp_corner(y[frame], ny)
+            corner[frame] = (x0, y0)
+            sy = slice(max(y0, 0), min(y0 + ny, rows))
+            sx = slice(max(x0, 0), min(x0 + nx, cols))
+            if sy.stop > sy.start and sx.stop > sx.start:
+                target = (slice(sy.start - y0, sy.stop - y0), slice(sx.start - x0, sx.stop - x0))
+                flux[frame][target] = table["FLUX"][frame][sy, sx]
+                error[frame][target] = table["FLUX_ERR"][frame][sy, sx]
+        quality = (np.asarray(table["QUALITY"], np.int32) | np.where(covered, 0, OFF_PATH)
+                   | np.where(covered & ~on, OFF_IMAGE, 0))
+        return {"TIME": time, "TIMECORR": timecorr.astype(np.float32),
+                "CADENCENO": np.asarray(table["CADENCENO"], np.int32), "FLUX": flux,
+                "FLUX_ERR": error, "QUALITY": quality.astype(np.int32),
+                "FFI_FILE": np.asarray(table["FFI_FILE"]), "CUBE": np.full(n, index, np.int16),
+                "TGT_X": x - corner[:, 0], "TGT_Y": y - corner[:, 1], "TGT_RA": ra,
+                "TGT_DEC": dec, "CORNER_X": corner[:, 0], "CORNER_Y": corner[:, 1],
+                "_on": on}, header
