@@ -170,12 +170,27 @@ def test_requests_over_the_concurrency_limit_wait_their_turn(collection, star, s
     assert too_many.status_code == 400 and too_many.json()["msg"].startswith("sector: ")
 
 
-def test_moving_target_cutouts_are_not_served_yet(server_url, star):
-    table = f"time,ra,dec\n2458325.3,{star.ra},{star.dec}\n2458325.4,{star.ra},{star.dec}\n"
-    reply = requests.post(api(server_url, "moving_target/astrocut"), timeout=30,
-                          data={"ephemeris": table, "x": 5, "y": 5})
-    assert reply.status_code == 501
-    assert "moving_target/sector" in reply.json()["msg"]
+def test_moving_target_cutouts_follow_the_path(server_url, collection, star):
+    from astropy.io import fits
+
+    entry = next(e for e in collection.entries if e.sector == 1)
+    start, stop = 2457000.0 + entry.tstart, 2457000.0 + entry.tstop
+    table = (f"time,ra,dec\n{start - 0.01},{star.ra},{star.dec}\n"
+             f"{stop + 0.01},{star.ra + 0.002},{star.dec + 0.002}\n")
+    reply = requests.post(api(server_url, "moving_target/astrocut"), timeout=60,
+                          data={"ephemeris": table, "x": 5, "y": 5, "sector": 1})
+    assert reply.status_code == 200, reply.text
+    archive = zipfile.ZipFile(io.BytesIO(reply.content))
+    assert archive.namelist() == ["tess-s0001_path_5x5_astrocut.fits"]
+    hdulist = fits.open(io.BytesIO(archive.read(archive.namelist()[0])))
+    pixels = hdulist[1].data
+    assert pixels["FLUX"].shape == (8, 5, 5)
+    # the target moves east and north along the path, and the stamp with it
+    assert pixels["TGT_RA"][-1] > pixels["TGT_RA"][0]
+    assert pixels["TGT_DEC"][-1] > pixels["TGT_DEC"][0]
+    units = requests.post(api(server_url, "moving_target/astrocut"), timeout=30,
+                          data={"ephemeris": table, "x": 0.1, "y": 0.1, "units": "d"})
+    assert units.status_code == 400 and units.json()["msg"].startswith("units: ")
 
 
 def test_request_timeout_is_a_504(collection, star, serve):

@@ -77,13 +77,17 @@ class Service:
         return await asyncio.to_thread(self.collection.find, coordinates, 1, sector)
 
     async def cut(self, entry, query, deadline):
-        """One TPF's bytes, cut in the pool within the request's deadline."""
+        """One TPF's bytes and shape, cut in the pool within the request's deadline."""
+        return await self.run(deadline, worker.cut_tpf, entry.path, query.ra, query.dec,
+                              query.cutout_size)
+
+    async def run(self, deadline, function, *args):
+        """``function(*args)`` in the pool, one of at most max_concurrent, by ``deadline``."""
         loop = asyncio.get_running_loop()
         async with self.gate:
             pool = self.pool
             try:
-                future = loop.run_in_executor(pool, worker.cut_tpf, entry.path, query.ra,
-                                              query.dec, query.cutout_size)
+                future = loop.run_in_executor(pool, function, *args)
                 return await asyncio.wait_for(future, max(deadline - time.monotonic(), 0.001))
             except BrokenProcessPool:
                 # A cutting process died (killed, out of memory): the next request gets a
@@ -207,12 +211,19 @@ async def astrocut(request):
         msg = (f"sector: the target is in {len(entries)} cubes; this server cuts at most "
                f"{service.limits.max_sectors} per request (give sector=)")
         return _json(400, msg)
-    return await _zip_reply(service, entries, query, deadline, access)
-
-
-async def _zip_reply(service, entries, query, deadline, access):
-    service.in_flight += 1
     tasks = [asyncio.ensure_future(service.cut(e, query, deadline)) for e in entries]
+
+    def name(index, result):
+        ny, nx = result[1]
+        return (f"{_sector_name(entries[index])}_{query.ra:.7g}_{query.dec:.7g}_{nx}x{ny}"
+                f"_astrocut.fits")
+
+    return await zip_reply(service, tasks, name, access)
+
+
+async def zip_reply(service, tasks, name, access):
+    """A streamed zip of the tasks' results (``(bytes, ...)``), member ``name(index, result)``."""
+    service.in_flight += 1
     try:
         # The first TPF is awaited before the status line goes out, so a request that cannot
         # be cut still gets a real error status; the rest stream as they finish.
@@ -227,10 +238,9 @@ async def _zip_reply(service, entries, query, deadline, access):
         sink = _Sink()
         archive = zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED)
         try:
-            for index, (entry, task) in enumerate(zip(entries, tasks)):
-                data, (ny, nx) = first if index == 0 else await task
-                name = f"{_sector_name(entry)}_{query.ra:.7g}_{query.dec:.7g}_{nx}x{ny}_astrocut.fits"
-                archive.writestr(_member(name), data)
+            for index, task in enumerate(tasks):
+                result = first if index == 0 else await task
+                archive.writestr(_member(name(index, result)), result[0])
                 yield sink.take()
             archive.close()
             yield sink.take()

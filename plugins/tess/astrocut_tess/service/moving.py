@@ -48,15 +48,16 @@ def parse_ephemeris(params):
 
 
 async def _entries_on_path(service, rows):
-    """Cubes holding a path point observed while the cube was: (entry, points) pairs."""
-    from astropy.time import Time
-
+    """Cubes holding a path point observed while the cube was (give or take one step of
+    the path, so a coarse ephemeris bracketing a cube's span still finds it)."""
+    times = sorted(jd for jd, _, _ in rows)
+    slack = max(b - a for a, b in zip(times, times[1:]))
     found = {}
     for jd, ra, dec in rows:
-        # Cube times are BTJD (BJD - 2457000); the path's JD is compared on that scale.
-        btjd = jd - 2457000.0 if jd > 2400000 else Time(jd, format="mjd").jd - 2457000.0
+        # Cube times are BTJD (BJD - 2457000); the path's JD (TDB) is compared on that scale.
+        btjd = jd - 2457000.0
         for entry in await service.find(ra, dec):
-            if entry.tstart <= btjd <= entry.tstop:
+            if entry.tstart - slack <= btjd <= entry.tstop + slack:
                 found.setdefault((entry.sector, entry.camera, entry.ccd), entry)
     return [found[key] for key in sorted(found)]
 
@@ -80,9 +81,44 @@ def _sector_reply(entries):
 
 
 async def moving_astrocut(request):
+    """One file per sector the path crosses: ``cube_cut_path`` over that sector's cubes."""
+    import asyncio
+    import time
+
+    from .app import NO_DATA, _unknown_sectors, zip_reply
+    from .params import parse_sectors, parse_size
+
+    service = request.app.state.service
+    access = request.scope["state"]["access"]
+    deadline = time.monotonic() + service.limits.timeout
     try:
-        parse_ephemeris(await request_params(request))
+        params = await request_params(request)
+        rows = parse_ephemeris(params)
+        units, (x, y) = parse_size(params, service.limits)
+        if units != "px":
+            raise ParameterError("units", f"{units!r}: a moving-target stamp is given in px")
+        if x * y > service.limits.max_pixels:
+            raise ParameterError("x", f"a {x:g} x {y:g} px stamp is over this server's "
+                                      f"{service.limits.max_pixels} pixels per stamp")
+        sectors = parse_sectors(params)
+        _unknown_sectors(service, sectors)
     except ParameterError as exc:
+        access["msg"] = str(exc)
         return _json(400, str(exc))
-    return _json(501, "moving_target/astrocut: cutting along a path is not available on this "
-                      "server yet; use moving_target/sector to find the cubes")
+    by_sector = {}
+    for entry in await _entries_on_path(service, rows):
+        if not sectors or entry.sector in sectors:
+            by_sector.setdefault(entry.sector, []).append(entry)
+    access["cubes"] = [_sector_name(e) for group in by_sector.values() for e in group]
+    if not by_sector:
+        return _json(200, f"{NO_DATA} path at its times; no cutout made")
+    from . import worker
+
+    numbers = sorted(by_sector)
+    size = [int(x), int(y)]
+    tasks = [asyncio.ensure_future(service.run(deadline, worker.cut_path_file,
+                                               [e.path for e in by_sector[n]], rows, size))
+             for n in numbers]
+    return await zip_reply(service, tasks,
+                           lambda i, _: f"tess-s{numbers[i]:04d}_path_{size[0]}x{size[1]}"
+                                        f"_astrocut.fits", access)

@@ -119,3 +119,24 @@ def cut_tpf(path, ra, dec, cutout_size):
         shutil.rmtree(scratch, ignore_errors=True)
     _note_shape(path, tuple(cutout.shape))
     return data, tuple(cutout.shape)
+
+
+def cut_path_file(paths, rows, cutout_size):
+    """Bytes of ``cube_cut_path``'s file for the path ``rows`` of (JD TDB, ra, dec)."""
+    from astropy.coordinates import SkyCoord
+    from astropy.table import Table
+    from astropy.time import Time
+
+    from ..path_cut import cube_cut_path
+
+    jd, ra, dec = (list(column) for column in zip(*rows))
+    path = Table({"time": Time(jd, format="jd", scale="tdb"),
+                  "position": SkyCoord(ra, dec, unit="deg")})
+    scratch = tempfile.mkdtemp(dir=_SCRATCH or None)
+    try:
+        written = cube_cut_path(list(paths), path, cutout_size,
+                                output_file=os.path.join(scratch, "path.fits"))
+        with open(written, "rb") as handle:
+            return (handle.read(),)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
