@@ -13,7 +13,11 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 from . import log as _log  # noqa: E402,F401  (the astrocut logger's default handler)
 from .bulk import cube_cut_many, fits_cut_many  # noqa: E402
-from .cubes import CubeFactory, CutoutFactory  # noqa: E402
+from .cubes import CubeFactory, CutoutFactory, cube_cut  # noqa: E402
+from .combine import CutoutsCombiner, build_default_combine_function  # noqa: E402
+from .legacy import get_center_pixel, log  # noqa: E402
+from .cube_faces import CubeCutout  # noqa: E402
+from . import exceptions  # noqa: E402,F401  (1.x module astrocut.exceptions)
 from .images import fits_cut, img_cut  # noqa: E402
 from .errors import (AstrocutError, AstrocutWarning, DataWarning, InputWarning,  # noqa: E402
                      InvalidInputError, InvalidQueryError, OutputError, PluginError,
@@ -23,6 +27,7 @@ from .plugins import get_plugin_manager  # noqa: E402
 
 __all__ = [
     "CubeFactory", "CutoutFactory", "fits_cut", "img_cut", "normalize_img",
+    "cube_cut", "CubeCutout", "CutoutsCombiner", "build_default_combine_function", "get_center_pixel", "log",
     "cube_cut_many", "fits_cut_many",
     "get_plugin_manager", "AstrocutError", "InvalidInputError", "InvalidQueryError",
     "OutputError", "PluginError", "AstrocutWarning", "InputWarning", "DataWarning",

@@ -1,7 +1,10 @@
 """Cubes and target pixel files: CubeFactory, CutoutFactory and the pieces bulk runs reuse."""
 
+import logging
 import os
 import time
+
+import numpy as np
 
 from . import remote
 from .dispatch import (check_input, check_input_file, check_max_memory, file_list_argument, hook,
@@ -12,6 +15,8 @@ from .frames import frame_selection
 from .models import CubeCutRequest, CubeRequest
 from .output import check_path_text, prepare_directory, refuse_overwriting_inputs
 from .runner import check_executor
+
+_log = logging.getLogger(__name__)
 
 
 class CubeFactory:
@@ -56,10 +61,12 @@ class CubeFactory:
                                     f"installed plugin builds cubes from it (give images)")
         return result
 
-    def update_cube(self, file_list, cube_file, max_memory=None, verbose=True, executor=None):
+    def update_cube(self, file_list, cube_file, sector=None, max_memory=None, verbose=True,
+                    executor=None):
         """Add the images in ``file_list`` to the existing ``cube_file``; return its path.
 
-        With ``executor``, the rewritten cube's row bands are built by its workers.
+        ``sector`` (as in 1.x) is checked like :meth:`make_cube`'s. With ``executor``, the
+        rewritten cube's row bands are built by its workers.
         """
         files = file_list_argument(file_list)
         cube_file = check_input_file(cube_file, "cube_file")
@@ -69,8 +76,11 @@ class CubeFactory:
             refuse_overwriting_inputs(path, [cube_file], "file_list entry")
         memory = self.max_memory if max_memory is None else check_max_memory(max_memory)
         kind = identify_required(files[0], "an image")
+        # As in make_cube: the 1.x ``sector`` is a mission option, passed through untouched.
+        options = {} if sector is None else {"sector": sector}
         request = CubeRequest(files=tuple(files), cube_file=cube_file, kind=kind,
-                              max_memory=memory, verbose=verbose, executor=executor)
+                              max_memory=memory, verbose=verbose, executor=executor,
+                              mission_options=options)
         result = hook().astrocut_update_cube(request=request)
         if result is None:
             raise InvalidInputError(f"file_list entry {files[0]!r} is a {kind!r} file: no "
@@ -115,12 +125,61 @@ def default_cutout_name(cube, center, shape):
     return cube.default_name(center, shape)
 
 
-class CutoutFactory:
-    """Cut target pixel files out of cube files."""
+def legacy_cutout_name(cube, cube_file, center, shape):
+    """1.x's ``legacy_filenames`` name: ``<base>_<ra:.6f>_<dec:.6f>_<nx>x<ny>_astrocut.fits``.
 
-    def cube_cut(self, cube_file, coordinates, cutout_size, product=None, target_pixel_file=None,
-                 output_path=".", memory_only=False, verbose=False, fsspec_kwargs=None,
-                 frames=None, times=None, bin_size=None, bin_method="sum"):
+    ``<base>`` is the one the cube's plugin puts in front of the seed's name
+    (``<base>_<ra>_<dec>_<nx>x<ny>_astrocut.fits``); failing that, the cube's file name
+    without its extension.
+    """
+    ny, nx = shape
+    seed_tail = f"_{float(center.ra.deg)!r}_{float(center.dec.deg)!r}_{nx}x{ny}_astrocut.fits"
+    default = default_cutout_name(cube, center, shape)
+    if default.endswith(seed_tail) and len(default) > len(seed_tail):
+        base = default[: -len(seed_tail)]
+    else:
+        base = os.path.splitext(os.path.basename(os.fspath(cube_file).split("?")[0]))[0]
+    return f"{base}_{center.ra.deg:.6f}_{center.dec.deg:.6f}_{nx}x{ny}_astrocut.fits"
+
+
+def check_threads(threads):
+    """``threads`` as 1.x accepts it: a positive integer or ``"auto"``."""
+    if threads == "auto":
+        return threads
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise InvalidInputError(f"threads must be a positive integer or 'auto', not {threads!r}")
+    return threads
+
+
+def _check_tpf_name(target_pixel_file):
+    if target_pixel_file is None or isinstance(target_pixel_file, (str, os.PathLike)):
+        return None if target_pixel_file is None else os.fspath(target_pixel_file)
+    raise InvalidInputError(f"target_pixel_file must be a file name (str or path), not "
+                            f"{target_pixel_file!r}")
+
+
+def _report(message):
+    # The seed's verbose output is printed; the same lines go to the astrocut logger as INFO
+    # records, as 1.x logs them.
+    print(message)
+    _log.info(message)
+
+
+class CutoutFactory:
+    """Cut target pixel files out of cube files.
+
+    After :meth:`cube_cut`, the 1.x attributes describe the last cut: ``cube_wcs`` (the
+    cube's image WCS), ``center_coord`` (the stamp centre, ICRS), ``cutout_lims`` (0-based
+    ``[[xmin, xmax], [ymin, ymax]]``, ends exclusive) and ``cutout_wcs`` (the stamp's fitted
+    linear WCS).
+    """
+
+    cube_wcs = center_coord = cutout_lims = cutout_wcs = None
+
+    def cube_cut(self, cube_file, coordinates, cutout_size, target_pixel_file=None,
+                 output_path=".", memory_only=False, threads=1, verbose=False,
+                 legacy_filenames=False, *, product=None, fsspec_kwargs=None, frames=None,
+                 times=None, bin_size=None, bin_method="sum"):
         """Cut a stamp around ``coordinates`` from ``cube_file`` and write a target pixel file.
 
         Parameters
@@ -131,18 +190,24 @@ class CutoutFactory:
             The stamp centre; a string is ``"RA DEC"`` in degrees.
         cutout_size : int, [nx, ny] or `~astropy.units.Quantity`
             Columns by rows, in pixels or as angles.
-        product : str, optional
-            Which pipeline made the cube's images: a mission option, passed to the cube's
-            plugin untouched; by default the plugin's own (1.x callers may still pass it).
         target_pixel_file : str, optional
-            Output file name; by default ``<cube base>_<ra>_<dec>_<nx>x<ny>_astrocut.fits``.
+            Output file name (the 4th positional argument, as in the seed and 1.x); by
+            default ``<cube base>_<ra>_<dec>_<nx>x<ny>_astrocut.fits``.
         output_path : str
             Directory for the file (created if missing); ignored if ``target_pixel_file``
             has a directory part.
         memory_only : bool
             Return an `~astropy.io.fits.HDUList` and write nothing.
+        threads : int or "auto"
+            Accepted as in 1.x (which used threads for cloud reads); checked, not needed.
         verbose : bool
-            Print the stamp's limits, shapes and timings.
+            Print the stamp's limits, shapes and timings, and log them (INFO) through the
+            ``astrocut`` logger.
+        legacy_filenames : bool
+            Name the file as 1.x did before 1.2: ``<ra:.6f>_<dec:.6f>_<nx>x<ny>``.
+        product : str, optional
+            Keyword only. Which pipeline made the cube's images: a mission option, passed to
+            the cube's plugin untouched; by default the plugin's own.
         fsspec_kwargs : dict, optional
             For a ``cube_file`` URL (``s3://``, ``https://`` ...): fsspec options such as
             ``anon``, ``endpoint_url``, credentials, ``headers`` (needs ``astrocut[remote]``).
@@ -160,6 +225,8 @@ class CutoutFactory:
         str or `~astropy.io.fits.HDUList`
         """
         started = time.perf_counter()
+        target_pixel_file = _check_tpf_name(target_pixel_file)
+        check_threads(threads)
         selection = frame_selection(frames, times, bin_size, bin_method)
         center = parse_coordinates(coordinates)
         size = parse_cutout_size(cutout_size)
@@ -172,24 +239,44 @@ class CutoutFactory:
         with remote.options(fsspec_kwargs), open_cube(cube_file) as cube:
             cutout = cut_from_cube(cube, request)
         (x0, y0), (ny, nx) = cutout.corner, cutout.shape
+        self._remember(cutout)
         if verbose:
-            print(f"Cutout center coordinate: {center.ra.deg},{center.dec.deg}")
-            print(f"xmin,xmax: [{x0} {x0 + nx}]")
-            print(f"ymin,ymax: [{y0} {y0 + ny}]")
-            print(f"Image cutout cube shape: {cutout.flux.shape}")
-            print(f"Uncertainty cutout cube shape: {cutout.flux_err.shape}")
+            _report(f"Cutout center coordinate: {center.ra.deg},{center.dec.deg}")
+            _report(f"xmin,xmax: [{x0} {x0 + nx}]")
+            _report(f"ymin,ymax: [{y0} {y0 + ny}]")
+            _report(f"Image cutout cube shape: {cutout.flux.shape}")
+            _report(f"Uncertainty cutout cube shape: {cutout.flux_err.shape}")
         write_started = time.perf_counter()
         if memory_only:
             result = read_into_memory([cutout], cube.output_format)
         else:
-            name = target_pixel_file or default_cutout_name(cube, center, cutout.shape)
+            if legacy_filenames:
+                default = legacy_cutout_name(cube, cube_file, center, cutout.shape)
+            else:
+                default = default_cutout_name(cube, center, cutout.shape)
+            name = target_pixel_file or default
             path = name if os.path.dirname(name) else os.path.join(output_path, name)
             prepare_directory(os.path.dirname(path) or ".", "target_pixel_file's directory")
             refuse_overwriting_inputs(path, [cube_file], "target_pixel_file")
             result = write_cutouts([cutout], cube.output_format, path)
             if verbose:
-                print(f"Target pixel file: {result}")
+                _report(f"Target pixel file: {result}")
         if verbose:
-            print(f"Write time: {time.perf_counter() - write_started:.2g} sec")
-            print(f"Total time: {time.perf_counter() - started:.2g} sec")
+            _report(f"Write time: {time.perf_counter() - write_started:.2g} sec")
+            _report(f"Total time: {time.perf_counter() - started:.2g} sec")
         return result
+
+    def _remember(self, cutout):
+        (x0, y0), (ny, nx) = cutout.corner, cutout.shape
+        self.cube_wcs = cutout.image_wcs
+        self.center_coord = cutout.center
+        self.cutout_lims = np.array([[x0, x0 + nx], [y0, y0 + ny]])
+        self.cutout_wcs = cutout.fitted_wcs.wcs if cutout.fitted_wcs is not None else None
+
+
+def cube_cut(cube_file, coordinates, cutout_size, target_pixel_file=None, output_path=".",
+             memory_only=False, threads=1, verbose=False, legacy_filenames=False):
+    """The 1.x module-level function: :meth:`CutoutFactory.cube_cut` on a new factory."""
+    return CutoutFactory().cube_cut(cube_file, coordinates, cutout_size, target_pixel_file,
+                                    output_path, memory_only, threads, verbose,
+                                    legacy_filenames)

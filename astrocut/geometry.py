@@ -56,10 +56,11 @@ def parse_coordinates(coordinates):
 MAX_SIDE = 1e9
 
 
-def parse_cutout_size(cutout_size):
+def parse_cutout_size(cutout_size, rounding="round"):
     """Return a :class:`CutoutSize` for an int, a pair ``[nx, ny]`` or a Quantity.
 
     ``[a, b]`` is ``a`` columns (x, FITS NAXIS1) by ``b`` rows (y, NAXIS2); a scalar is a square.
+    ``rounding`` (``round``, ``ceil``, ``floor``) places the stamp's first pixel.
     """
     import astropy.units as u
 
@@ -77,10 +78,20 @@ def parse_cutout_size(cutout_size):
         sides = list(cutout_size)
     if len(sides) == 1:
         sides = sides * 2
+    if len(sides) > 2:
+        import warnings
+
+        from .errors import InputWarning
+
+        # 1.x behaviour: a third value (a spectral or time axis) is ignored, with a warning.
+        warnings.warn(f"Too many dimensions in cutout size, only the first two will be used "
+                      f"(cutout_size has {len(sides)} values: columns, rows)", InputWarning,
+                      stacklevel=3)
+        sides = sides[:2]
     if len(sides) != 2:
         raise InvalidInputError(f"cutout_size must have one or two sides, got {len(sides)}")
     sides = [_check_side(side) for side in sides]
-    return CutoutSize(sides[0], sides[1])
+    return CutoutSize(sides[0], sides[1], check_rounding(rounding))
 
 
 def _check_side(side):
@@ -110,13 +121,25 @@ def _check_side(side):
     return int(value) if value.is_integer() else value
 
 
-def stamp_corner(center_pixel, npix):
+_ROUNDING = {"round": np.round, "ceil": np.ceil, "floor": np.floor}
+
+
+def check_rounding(method):
+    """``method`` lower-cased if it is one of ``round``, ``ceil``, ``floor``; raise otherwise."""
+    if not isinstance(method, str) or method.lower() not in _ROUNDING:
+        raise InvalidInputError(f"Limit rounding method {method} is not recognized. "
+                                f"limit_rounding_method must be 'round', 'ceil' or 'floor'")
+    return method.lower()
+
+
+def stamp_corner(center_pixel, npix, rounding="round"):
     """First pixel (0-based) of a window of ``npix`` pixels centred on ``center_pixel``.
 
-    Rounding follows the reference tool (``round(centre - npix / 2)``) so stamps sit on the
-    same pixels; the window always has exactly ``npix`` pixels.
+    Rounding follows the reference tool (``round(centre - npix / 2)``, or ``ceil``/``floor``
+    with its ``limit_rounding_method``) so stamps sit on the same pixels; the window always
+    has exactly ``npix`` pixels.
     """
-    return int(np.round(center_pixel - npix / 2))
+    return int(_ROUNDING[rounding](center_pixel - npix / 2))
 
 
 def celestial_wcs(wcs):
@@ -210,7 +233,8 @@ def stamp_window(wcs, coord, size, image_shape, source):
         raise InvalidInputError(f"cutout_size {nx}x{ny} pixels is far larger than {source} "
                                 f"({image_shape[1]}x{image_shape[0]}); at most "
                                 f"{limit_x}x{limit_y}")
-    x0, y0 = stamp_corner(x, nx), stamp_corner(y, ny)
+    rounding = getattr(size, "rounding", "round")
+    x0, y0 = stamp_corner(x, nx, rounding), stamp_corner(y, ny, rounding)
     if x0 >= image_shape[1] or y0 >= image_shape[0] or x0 + nx <= 0 or y0 + ny <= 0:
         raise InvalidQueryError(
             f"the {nx}x{ny} stamp at {coord.ra.deg:.6f} {coord.dec.deg:.6f} (pixel "

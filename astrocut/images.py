@@ -13,9 +13,11 @@ import numbers
 import os
 import warnings
 
+import numpy as np
+
 from . import remote
 from .dispatch import file_list_argument, hook, read_into_memory, write_cutouts
-from .errors import InvalidInputError, InvalidQueryError, PluginError
+from .errors import DataWarning, InputWarning, InvalidInputError, InvalidQueryError, PluginError
 from .geometry import parse_coordinates, parse_cutout_size
 from .models import ImageCutRequest
 from .output import prepare_directory, refuse_overwriting_inputs, staged_outputs
@@ -78,22 +80,67 @@ def _extension(extension):
 
 
 def _cut_images(files, coordinates, cutout_size, extension=None, correct_wcs=False,
-                verbose=False, fsspec_kwargs=None):
+                verbose=False, fill_value=np.nan, limit_rounding_method="round",
+                fsspec_kwargs=None, allow_empty=False):
     """Cut ``files`` (already checked by :func:`_image_files`) through the plugins."""
     request = ImageCutRequest(files=tuple(files), center=parse_coordinates(coordinates),
-                              size=parse_cutout_size(cutout_size),
+                              size=parse_cutout_size(cutout_size, limit_rounding_method),
                               extension=_extension(extension), correct_wcs=bool(correct_wcs),
-                              verbose=bool(verbose))
-    with remote.options(fsspec_kwargs):
+                              fill_value=_fill_value(fill_value), verbose=bool(verbose))
+    with remote.options(_fsspec_kwargs(fsspec_kwargs)):
         cutouts = hook().astrocut_cut_images(request=request)
     if cutouts is None:
         raise PluginError(f"no installed plugin cuts images such as {files[0]!r}")
     if not cutouts:
         names = ", ".join(os.path.basename(f) for f in files)
-        raise InvalidQueryError(f"the cutout at {request.center.ra.deg:.6f} "
+        raise InvalidQueryError(f"Cutout contains no data! (Check image footprint.) The "
+                                f"cutout at {request.center.ra.deg:.6f} "
                                 f"{request.center.dec.deg:.6f} overlaps none of the inputs "
                                 f"({names})")
+    if not allow_empty:
+        cutouts = _drop_empty(cutouts, request)
+    else:
+        for cutout in cutouts:
+            if _is_empty(cutout.data):  # kept on request, and marked as 1.x marks it
+                cutout.header["EMPTY"] = (True, "no data in the cutout (all zero or NaN)")
     return request, cutouts
+
+
+def _fill_value(fill_value):
+    if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real):
+        raise InvalidInputError(f"Fill value must be an integer or a float. fill_value="
+                                f"{fill_value!r} is not")
+    return float(fill_value)
+
+
+def _fsspec_kwargs(fsspec_kwargs):
+    if fsspec_kwargs is not None and not isinstance(fsspec_kwargs, dict):
+        raise InvalidInputError(f"fsspec_kwargs must be a dict or None, not "
+                                f"{type(fsspec_kwargs).__name__}")
+    return fsspec_kwargs
+
+
+def _is_empty(data):
+    # 1.x's test: every pixel zero, or every pixel NaN.
+    return bool(np.all(data == 0) or np.all(np.isnan(data)))
+
+
+def _drop_empty(cutouts, request):
+    """Skip stamps with no data (DataWarning); none left is an error, as in 1.x."""
+    kept = []
+    for cutout in cutouts:
+        if _is_empty(cutout.data):
+            warnings.warn(f"Cutout of {cutout.source} [extension {cutout.extension}] "
+                          f"contains no data, skipping... (every pixel is zero or NaN)",
+                          DataWarning, stacklevel=4)
+        else:
+            kept.append(cutout)
+    if not kept:
+        raise InvalidQueryError(f"Cutout contains no data! Every pixel of the stamp at "
+                                f"{request.center.ra.deg:.6f} {request.center.dec.deg:.6f} "
+                                f"is zero or NaN (check the image footprint, or pass "
+                                f"allow_empty=True)")
+    return kept
 
 
 def _group_by_input(cutouts):
@@ -109,9 +156,10 @@ def _final_path(output_dir, name, files):
     return path
 
 
-def fits_cut(input_files, coordinates, cutout_size, correct_wcs=False, extension=None,
+def fits_cut(input_files, coordinates, cutout_size=25, correct_wcs=False, extension=None,
              single_outfile=True, cutout_prefix="cutout", output_dir=".", memory_only=False,
-             drop_after=None, verbose=False, fsspec_kwargs=None):
+             fill_value=np.nan, limit_rounding_method="round", verbose=False, *,
+             fsspec_kwargs=None, allow_empty=False, drop_after=None):
     """Make the same cutout from each of several aligned FITS images.
 
     No check is made that the images are aligned: the stamp is placed on each image with
@@ -139,14 +187,22 @@ def fits_cut(input_files, coordinates, cutout_size, correct_wcs=False, extension
         Directory for the files (created if needed).
     memory_only : bool
         Return `~astropy.io.fits.HDUList` objects and write nothing.
-    drop_after : str, optional
-        When not empty, per-input names use the input's file stem up to this text.
+    fill_value : float
+        Value of stamp pixels that fall off the image (default NaN).
+    limit_rounding_method : {"round", "ceil", "floor"}
+        How the stamp's first pixel is rounded from its centre (as in 1.x).
     verbose : bool
         Print what is cut and written.
     fsspec_kwargs : dict, optional
         For URL inputs (``s3://``, ``https://`` ...): fsspec options such as ``anon``,
         ``endpoint_url``, credentials, ``headers`` (needs ``astrocut[remote]``). Only the
         headers and the stamp's bytes are read.
+    allow_empty : bool
+        Keep stamps whose pixels are all zero or NaN; by default they are skipped with a
+        :class:`~astrocut.errors.DataWarning`, and none left is an error. Keyword only.
+    drop_after : str, optional
+        When not empty, per-input names use the input's file stem up to this text (keyword
+        only).
 
     Returns
     -------
@@ -160,15 +216,17 @@ def fits_cut(input_files, coordinates, cutout_size, correct_wcs=False, extension
     InvalidInputError
         Bad arguments, missing or unreadable files, images of more than two dimensions.
     InvalidQueryError
-        The stamp overlaps none of the inputs (inputs it misses are skipped with an
-        :class:`~astrocut.errors.InputWarning` naming them).
+        The stamp overlaps none of the inputs (inputs it misses are skipped with a
+        :class:`~astrocut.errors.DataWarning` naming them), or every stamp is empty
+        ("Cutout contains no data") and ``allow_empty`` is False.
     """
     if correct_wcs:
         warnings.warn("correct_wcs is accepted for compatibility and does nothing: the "
                       "cutout keeps the input's WCS (SIP included) with CRPIX shifted",
                       DeprecationWarning, stacklevel=2)
     request, cutouts = _cut_images(_image_files(input_files), coordinates, cutout_size,
-                                   extension, correct_wcs, verbose, fsspec_kwargs)
+                                   extension, correct_wcs, verbose, fill_value,
+                                   limit_rounding_method, fsspec_kwargs, allow_empty)
     center = request.center
     groups = [cutouts] if single_outfile else _group_by_input(cutouts)
     if memory_only:
@@ -187,10 +245,11 @@ def fits_cut(input_files, coordinates, cutout_size, correct_wcs=False, extension
     return paths[0] if single_outfile else paths
 
 
-def img_cut(input_files, coordinates, cutout_size, stretch="asinh", minmax_percent=None,
-            minmax_value=None, invert=False, img_format="jpg", colorize=False,
-            cutout_prefix="cutout", output_dir=".", drop_after=None, verbose=False,
-            extension=None, fsspec_kwargs=None):
+def img_cut(input_files, coordinates, cutout_size=25, stretch="asinh", minmax_percent=None,
+            minmax_value=None, invert=False, img_format=".jpg", colorize=False,
+            cutout_prefix="cutout", output_dir=".", extension=None, fill_value=np.nan,
+            limit_rounding_method="round", verbose=False, *, fsspec_kwargs=None,
+            allow_empty=False, drop_after=None):
     """Make the same cutout from each image and save it as a PNG or JPG picture.
 
     The pictures are oriented as astronomers view images: the first row of the data at the
@@ -212,18 +271,15 @@ def img_cut(input_files, coordinates, cutout_size, stretch="asinh", minmax_perce
     img_format : {"jpg", "png"}
         Picture format (``"jpeg"`` and a leading dot are accepted).
     colorize : bool
-        Make one RGB picture from exactly three inputs: red, green, blue in that order.
+        Make one RGB picture from three inputs: red, green, blue in that order (with more,
+        the first three are used, with a warning).
     cutout_prefix : str
         Start of the colour picture's name.
     output_dir : str
         Directory for the pictures (created if needed).
-    drop_after : str, optional
-        When not empty, per-input names use the input's file stem up to this text.
-    verbose : bool
-        Print what is cut and written.
     extension : None, int, list of int or "all"
         As for :func:`fits_cut`; one picture per cut HDU.
-    fsspec_kwargs : dict, optional
+    fill_value, limit_rounding_method, verbose, fsspec_kwargs, allow_empty, drop_after
         As for :func:`fits_cut`.
 
     Returns
@@ -234,7 +290,7 @@ def img_cut(input_files, coordinates, cutout_size, stretch="asinh", minmax_perce
     Raises
     ------
     InvalidInputError
-        Bad arguments (including colorize without exactly three inputs), missing files.
+        Bad arguments (including colorize with fewer than three inputs), missing files.
     InvalidQueryError
         The stamp overlaps none of the inputs, or (colorize) not all three.
     """
@@ -250,11 +306,17 @@ def img_cut(input_files, coordinates, cutout_size, stretch="asinh", minmax_perce
         # Percentiles win (check_scaling has warned); the writer must not warn again.
         minmax_value = None
     files = _image_files(input_files)
+    if colorize and len(files) > 3:
+        warnings.warn(f"Too many inputs for a color cutout, only the first three will be "
+                      f"used (red, green, blue; {len(files)} given)", InputWarning, stacklevel=2)
+        files = files[:3]
     if colorize and len(files) != 3:
-        raise InvalidInputError(f"colorize needs exactly three input files (red, green, blue), "
+        raise InvalidInputError(f"colorize needs three input files (red, green, blue), "
                                 f"got {len(files)}")
     request, cutouts = _cut_images(files, coordinates, cutout_size, extension=extension,
-                                   verbose=verbose, fsspec_kwargs=fsspec_kwargs)
+                                   verbose=verbose, fill_value=fill_value,
+                                   limit_rounding_method=limit_rounding_method,
+                                   fsspec_kwargs=fsspec_kwargs, allow_empty=allow_empty)
     if colorize and len(cutouts) != 3:
         raise InvalidQueryError(f"colorize needs one cutout from each of the three inputs, "
                                 f"got {len(cutouts)}")

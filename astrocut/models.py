@@ -22,6 +22,7 @@ class CutoutSize:
 
     nx: Any
     ny: Any
+    rounding: str = "round"  # how the stamp's first pixel is rounded: round, ceil or floor
 
     def to_pixels(self, wcs):
         """Return ``(nx, ny)`` as whole pixels, converting angles with ``wcs``'s pixel scale."""
@@ -40,6 +41,8 @@ def side_in_pixels(side, wcs, axis):
 
             scale = proj_plane_pixel_scales(wcs.celestial)[axis] * u.Unit(wcs.celestial.wcs.cunit[axis] or "deg")
             value = (side / scale).decompose().value
+        # An angle below one pixel still asks for that pixel (as 1.x does).
+        return max(int(np.round(value)), 1)
     else:
         value = side
     pixels = int(np.round(value))

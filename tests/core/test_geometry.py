@@ -45,7 +45,7 @@ def test_sizes():
     assert (mixed.nx, mixed.ny) == (63 * u.arcsec, 2.1 * u.arcmin)
 
 
-@pytest.mark.parametrize("bad", [0, -3, [5, 0], "ten", [1, 2, 3], np.nan, 5 * u.kg, None, True])
+@pytest.mark.parametrize("bad", [0, -3, [5, 0], "ten", np.nan, 5 * u.kg, None, True])
 def test_bad_sizes_are_named(bad):
     with pytest.raises(InvalidInputError, match="cutout_size"):
         parse_cutout_size(bad)

@@ -109,13 +109,11 @@ def test_colorize_needs_three_inputs(small_images, tmp_path):
     out = tmp_path / "out"
     with pytest.raises(InvalidInputError, match="three"):
         img_cut(small_images.rgb[:2], "30 -20", 20, colorize=True, output_dir=str(out))
-    with pytest.raises(InvalidInputError, match="three"):
-        img_cut(small_images.rgb + small_images.rgb[:1], "30 -20", 20, colorize=True,
-                output_dir=str(out))
     with pytest.warns(UserWarning), pytest.raises(InvalidQueryError, match="three"):
         img_cut(small_images.rgb[:2] + [small_images.sip], "30 -20", 20, colorize=True,
                 output_dir=str(out))
     assert not out.exists()
+    # More than three: the first three are used, with a warning (as in 1.x): tests/compat.
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -17,7 +17,7 @@ from astropy.io import fits
 import astrocut_tess.cube as cube_module
 from astrocut import CubeFactory
 from astrocut.cli import main
-from astrocut.errors import AstrocutError, InputWarning, InvalidInputError, OutputError
+from astrocut.errors import AstrocutError, DataWarning, InputWarning, InvalidInputError, OutputError
 from astrocut.models import CubeRequest
 from astrocut_tess.simulate import simulate_ffis
 
@@ -237,7 +237,7 @@ def test_update_interleaves_and_skips_duplicates(small_sector, full_cube, tmp_pa
     files = small_sector.files
     cube_file = build(files[1::2], tmp_path / "cube.fits", max_memory=1e-9)
     duplicate = os.path.basename(files[3])
-    with pytest.warns(InputWarning, match=re.escape(duplicate)):
+    with pytest.warns(DataWarning, match=re.escape(duplicate)):
         update(files[::2] + [files[3]], cube_file, max_memory=1e-9)
     _compare_with_full(cube_file, full_cube)
 
@@ -247,7 +247,8 @@ def test_update_skips_same_tstart_under_another_name(small_sector, tmp_path):
     renamed = tmp_path / "renamed_ffic.fits"
     shutil.copy(small_sector.files[1], renamed)
     before = open(cube_file, "rb").read()
-    with pytest.warns(InputWarning, match="renamed_ffic.fits.*TSTART"):
+    with pytest.raises(InvalidInputError, match="No new images"), \
+            pytest.warns(DataWarning, match="renamed_ffic.fits.*TSTART"):
         update([renamed], cube_file)
     assert open(cube_file, "rb").read() == before
 

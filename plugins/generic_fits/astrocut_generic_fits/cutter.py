@@ -43,7 +43,7 @@ import warnings
 
 import numpy as np
 
-from astrocut.errors import (AstrocutError, DataWarning, InputWarning, InvalidInputError,
+from astrocut.errors import (AstrocutError, DataWarning, InvalidInputError,
                              InvalidQueryError)
 from astrocut.geometry import overlap, stamp_window
 from astrocut.models import ImageCutout
@@ -91,7 +91,7 @@ def cut_images(request):
     -------
     list of astrocut.models.ImageCutout
         In input order, then HDU order. Inputs or HDUs the stamp misses, or that have no
-        usable image, are skipped with an :class:`~astrocut.errors.InputWarning` naming them.
+        usable image, are skipped with an :class:`~astrocut.errors.DataWarning` naming them.
         The list is empty when there were usable images but the stamp missed them all.
 
     Raises
@@ -122,7 +122,7 @@ class _FileResult:
 
     def skip(self, message):
         self.problems.append(message)
-        warnings.warn(f"skipping {message}", InputWarning, stacklevel=5)
+        warnings.warn(f"skipping {message}", DataWarning, stacklevel=5)
 
 
 def _display_name(path):
@@ -194,9 +194,14 @@ def _cut_hdus(hdulist, path, request, reader=None):
         reasons = "; ".join(result.problems) or "no image HDU with data"
         result.problems = [f"{path}: {reasons}"]
         warnings.warn(f"skipping {path}: no image HDU with data and a celestial WCS "
-                      f"({reasons})", InputWarning, stacklevel=4)
+                      f"({reasons})", DataWarning, stacklevel=4)
+    # 1.x's two warnings: each HDU the stamp misses, then the file that gave nothing.
     for message in misses:
-        warnings.warn(f"skipping {path}: {message}", InputWarning, stacklevel=4)
+        warnings.warn(f"Cutout footprint does not overlap with data in {path}, skipping... "
+                      f"({message})", DataWarning, stacklevel=4)
+    if misses and not result.cutouts:
+        warnings.warn(f"Cutout of {path} contains no data, skipping...", DataWarning,
+                      stacklevel=4)
     return result
 
 
@@ -413,17 +418,43 @@ def _cut_hdu(hdu, wcs, index, path, source, request, reader=None):
     else:
         data = np.full(stamp_shape, request.fill_value, dtype=block.dtype)
         data[stamp_slices] = block
-    if not np.isfinite(data.flat[0]) and not np.isfinite(data).any():
-        warnings.warn(f"the cutout from {source} holds no finite pixel", DataWarning,
-                      stacklevel=5)
     # The input's header is not used again (the file is closed next): no copy.
     header = cutout_header(hdu.header, corner, _display_name(path), index, copy=False)
+    if "BSOFTEN" in header and "BOFFSET" in header:
+        data = linearize_asinh_flux(data, header)
     if request.verbose:
         print(f"{source}: {stamp_shape[1]}x{stamp_shape[0]} stamp at image pixel "
               f"x={corner[0]}, y={corner[1]} (0-based)")
     return ImageCutout(data=data, header=header, wcs=shift_wcs(wcs, corner, stamp_shape),
                        corner=tuple(corner), center=request.center, source=str(path),
                        extension=index)
+
+
+def linearize_asinh_flux(data, header):
+    """Pan-STARRS stacks store ``2.5 log10``-style asinh magnitudes: return linear flux.
+
+    ``flux = BOFFSET + BSOFTEN * 2 sinh(0.4 ln(10) data)`` (the PS1 image convention, which
+    1.x also applies); a HISTORY card records the conversion.
+    """
+    scaled = np.asarray(data, dtype=np.float64) * 0.4 * np.log(10.0)
+    flux = float(header["BOFFSET"]) + float(header["BSOFTEN"]) * 2.0 * np.sinh(scaled)
+    header["HISTORY"] = ("Pixel values converted from asinh-scaled flux to linear flux using "
+                         "the BSOFTEN/BOFFSET keywords.")
+    return flux.astype(data.dtype if data.dtype.kind == "f" else np.float64)
+
+
+_ARCHAIC_MATRIX = re.compile(r"^(PC|CD)(\d{3})(\d{3})$")
+
+
+def modernize_wcs_keywords(header):
+    """Rename archaic ``PC00i00j``/``CD00i00j`` to ``PCi_j``/``CDi_j`` (an existing modern one wins)."""
+    for keyword in [key for key in header if _ARCHAIC_MATRIX.match(key)]:
+        prefix, i, j = _ARCHAIC_MATRIX.match(keyword).groups()
+        modern = f"{prefix}{int(i)}_{int(j)}"
+        if modern not in header:
+            header.insert(keyword, (modern, header[keyword], header.comments[keyword]))
+        header.remove(keyword, remove_all=True)
+    return header
 
 
 def cutout_header(header, corner, file_name, index, copy=True):
@@ -448,7 +479,7 @@ def cutout_header(header, corner, file_name, index, copy=True):
         Without structural keywords (the writer adds those).
     """
     x0, y0 = (int(v) for v in corner)
-    out = header.copy() if copy else header
+    out = modernize_wcs_keywords(header.copy() if copy else header)
     extname = out.get("EXTNAME")
     for key in {key for key in out if key in _REPLACED_KEYS or is_structural(key)}:
         out.remove(key, remove_all=True)

@@ -76,3 +76,11 @@ def astrocut_writers() -> list[Writer]:
         Writer(format="jpg", accepts=_image_cutouts, write=_picture_writer("jpg"),
                options=PictureOptions, description="JPG picture, grey or RGB (colorize)"),
     ]
+
+
+@hookimpl
+def astrocut_public_api():
+    """The 1.x ``FITSCutout`` class (``from astrocut import FITSCutout``)."""
+    from .legacy import FITSCutout
+
+    return {"FITSCutout": FITSCutout}

@@ -203,8 +203,8 @@ def update_cube(request):
 
     The new cube is written band by band, merging the old cube's rows with the new FFIs' rows
     in TSTART order, into a temporary file that replaces the old cube once complete. FFIs
-    already in the cube (same file name or TSTART) are skipped with an
-    :class:`~astrocut.errors.InputWarning`; if none is left, the cube is returned unchanged.
+    already in the cube (same file name or TSTART) are skipped with a
+    :class:`~astrocut.errors.DataWarning`; if none is left, InvalidInputError (as in 1.x).
 
     Parameters
     ----------
@@ -287,9 +287,8 @@ def _update(request, cube_file, target, handle):
     old_names, old_starts = old_names_and_starts(old_table)
     infos = sorted_by_start(drop_duplicates(infos, old_names, old_starts, where="the cube"))
     if not infos:
-        Progress(0, "", verbose=request.verbose).say(
-            f"No new FFIs: {cube_file} is unchanged")
-        return cube_file
+        raise InvalidInputError(f"No new images were found: every FFI given is already in "
+                                f"{cube_file!r}, which is unchanged")
 
     merge = merge_tables(old_table, infos)
     n_total = n_old + len(infos)

@@ -26,9 +26,29 @@ def _image_naxis(hdulist, index):
     return header.get("NAXIS")
 
 
+def _unnamed_tess_layout(hdulist):
+    # Files that name no telescope (the 1.x test suite's FFIs and the cubes built from them)
+    # are TESS's when their layout is: a data-less primary with CAMERA and CCD, then the
+    # cube's 4-D image and table, or the FFI's image and its same-shaped uncertainty image.
+    primary = hdulist[0].header
+    if "TELESCOP" in primary or primary.get("NAXIS", 0) != 0:
+        return False
+    if "CAMERA" not in primary or "CCD" not in primary:
+        return False
+    if _image_naxis(hdulist, 1) == 4:
+        return True
+    shapes = []
+    for index in (1, 2):
+        if _image_naxis(hdulist, index) != 2:
+            return False
+        header = hdulist[index].header
+        shapes.append((header.get("NAXIS1"), header.get("NAXIS2")))
+    return shapes[0] == shapes[1]
+
+
 def identify_tess(hdulist):
     """``"tess.ffi"``, ``"tess.cube"`` or ``None`` for an opened (lazy) HDU list."""
-    if hdulist is None or not _is_tess(hdulist[0].header):
+    if hdulist is None or not (_is_tess(hdulist[0].header) or _unnamed_tess_layout(hdulist)):
         return None
     naxis = _image_naxis(hdulist, 1)
     if naxis == 4 and hdulist[1].header.get("NAXIS1") == 2:
@@ -106,6 +126,7 @@ def astrocut_register_commands(subparsers) -> None:
 @hookimpl
 def astrocut_public_api():
     """The TESS names importable from ``astrocut`` (astrocut 1.x compatibility)."""
+    from .legacy import TessCubeCutout
     from .public_names import public_names
 
-    return public_names()
+    return {**public_names(), "TessCubeCutout": TessCubeCutout}

@@ -12,7 +12,7 @@ from typing import Optional
 
 import attrs
 
-from astrocut.errors import InputWarning, InvalidInputError, OutputError
+from astrocut.errors import DataWarning, InputWarning, InvalidInputError, OutputError
 
 from .bands import GB
 from .ffi import read_ffi
@@ -124,8 +124,11 @@ def drop_duplicates(infos, known_names=(), known_starts=(), where="the list"):
             starts[info.tstart] = info.path
             kept.append(info)
     if skipped:
-        warnings.warn(f"skipped {len(skipped)} FFI(s) already in {where}: " + "; ".join(skipped),
-                      InputWarning, stacklevel=3)
+        # 1.x warns with DataWarning about files the cube already holds.
+        category = DataWarning if where == "the cube" else InputWarning
+        warnings.warn(f"Removed duplicate file(s): skipped {len(skipped)} FFI(s) already in "
+                      f"{where}: " + "; ".join(skipped),
+                      category, stacklevel=3)
     return kept
 
 
