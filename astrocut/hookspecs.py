@@ -71,7 +71,7 @@ def astrocut_cut_images(request: ImageCutRequest) -> Optional[list[ImageCutout]]
     """Cut the same region from each image in ``request`` (an ImageCutRequest).
 
     Return a list of :class:`astrocut.models.ImageCutout` (inputs the region misses are
-    skipped with an :class:`~astrocut.errors.InputWarning`), or ``None`` if these files are
+    skipped with a :class:`~astrocut.errors.DataWarning`), or ``None`` if these files are
     not this plugin's.
     """
 
