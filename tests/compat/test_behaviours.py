@@ -3,7 +3,6 @@
 import logging
 import os
 import shutil
-import warnings
 
 import astropy.units as u
 import numpy as np
