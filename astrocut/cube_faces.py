@@ -2,7 +2,8 @@
 
 A mission plugin subclasses :class:`CubeCutout` to give it its own options (the 1.x class
 of a mission is such a subclass, exported by its plugin); the cutting, WCS fitting and
-writing are the hooks' own, so a cutout made here equals the one :meth:`~astrocut.CutoutFactory.cube_cut` writes.
+writing are the hooks' own, so a cutout made here equals the one
+:meth:`~astrocut.CutoutFactory.cube_cut` writes.
 """
 
 import io
