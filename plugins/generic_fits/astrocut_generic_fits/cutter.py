@@ -195,13 +195,8 @@ def _cut_hdus(hdulist, path, request, reader=None):
         result.problems = [f"{path}: {reasons}"]
         warnings.warn(f"skipping {path}: no image HDU with data and a celestial WCS "
                       f"({reasons})", DataWarning, stacklevel=4)
-    # 1.x's two warnings: each HDU the stamp misses, then the file that gave nothing.
-    for message in misses:
-        warnings.warn(f"Cutout footprint does not overlap with data in {path}, skipping... "
-                      f"({message})", DataWarning, stacklevel=4)
-    if misses and not result.cutouts:
-        warnings.warn(f"Cutout of {path} contains no data, skipping...", DataWarning,
-                      stacklevel=4)
+    for message in misses:  # one warning per miss: one line in the CLI
+        warnings.warn(f"skipping {path}: {message}", DataWarning, stacklevel=4)
     return result
 
 
