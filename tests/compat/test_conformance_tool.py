@@ -86,3 +86,10 @@ def test_a_documented_entry_must_exist_in_the_docs(tmp_path):
     bad.write_text('[documented]\n"test_a::test_b" = "no-such-anchor"\n')
     with pytest.raises(SystemExit, match="no-such-anchor"):
         conformance.load_expectations(str(bad))
+
+
+def test_without_the_wheel_the_run_skips_with_a_message(monkeypatch, capsys):
+    monkeypatch.setattr(conformance, "fetch_wheel", lambda directory: (None, "no index"))
+    assert conformance.main([]) == 0
+    assert "skipped, the reference wheel astrocut==1.4.0 cannot be had (no index)" in (
+        capsys.readouterr().out)
