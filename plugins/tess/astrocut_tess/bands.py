@@ -18,12 +18,13 @@ import math
 import os
 import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 import attrs
 import numpy as np
 
+from astrocut import runner
 from astrocut.errors import InvalidInputError
 
 from .rawfits import read_exact
@@ -333,20 +334,24 @@ def run_bands(plan, bands, executor, progress, write=write_band, old_fd=None):
 
     ``write`` is the band function of the threaded path (the executor path always submits
     :func:`write_band_task`, which pickles by name); ``old_fd`` the descriptor of the cube
-    being updated, which the threads read through.
+    being updated, which the threads read through. Every path goes through astrocut's one
+    runner, so errors, interrupts and broken executors are handled as for every other batch.
     """
+    done = []
+
+    def step(index, seconds):
+        done.append(index)
+        start, stop = bands[index]
+        progress.step(_band_message(len(done), len(bands), start, stop))
+
     if executor is not None:
-        futures = {executor.submit(write_band_task, plan, start, stop): (start, stop)
-                   for start, stop in bands}
-        return _collect(futures, progress, len(bands))
+        tasks = ((write_band_task, (plan, start, stop)) for start, stop in bands)
+        return sum(runner.run(tasks, executor, ordered=False, on_result=step))
     workers = min(N_THREADS, len(bands))
     if workers <= 1:
-        written = 0.0
         workspace = Workspace(old_fd)
-        for number, (start, stop) in enumerate(bands, 1):
-            written += write(plan, start, stop, workspace)
-            progress.step(_band_message(number, len(bands), start, stop))
-        return written
+        tasks = ((write, (plan, start, stop, workspace)) for start, stop in bands)
+        return sum(runner.run(tasks, None, on_result=step))
     local = threading.local()
 
     def work(start, stop):
@@ -356,30 +361,9 @@ def run_bands(plan, bands, executor, progress, write=write_band, old_fd=None):
         return write(plan, start, stop, local.workspace)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="astrocut-cube") as pool:
-        futures = {pool.submit(work, start, stop): (start, stop) for start, stop in bands}
-        return _collect(futures, progress, len(bands))
+        tasks = ((work, (start, stop)) for start, stop in bands)
+        return sum(runner.run(tasks, pool, ordered=False, on_result=step))
 
 
 def _band_message(number, total, start, stop):
     return f"Completed block {number} of {total} (rows {start}-{stop - 1})"
-
-
-def _collect(futures, progress, total):
-    written = 0.0
-    pending = set(futures)
-    number = 0
-    try:
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            for future in sorted(done, key=lambda f: futures[f]):
-                written += future.result()
-                number += 1
-                start, stop = futures[future]
-                progress.step(_band_message(number, total, start, stop))
-    except BaseException:
-        for future in pending:
-            future.cancel()
-        # Running tasks would keep writing into the file about to be removed: let them end.
-        wait(pending)
-        raise
-    return written
