@@ -762,6 +762,129 @@ def _describe(exc):
     return f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"
 
 
+
+# ------------------------------------------------- issue 10 item 6: causes named, not bare
+
+class _NoSubmit:
+    """An "executor" without submit (e.g. a dask Client passed instead of its executor)."""
+
+
+@case("make_cube-nul-in-cube-file", InvalidInputError, lambda c: ["NUL", "cube_file"])
+def _(c):
+    mk(c, c.ffis, cube_file=os.path.join(c.out, "a\0b-cube.fits"))
+
+
+@case("make_cube-nul-in-file-list", InvalidInputError, lambda c: ["NUL"])
+def _(c):
+    mk(c, c.ffis + [c.ffis[0] + "\0"])
+
+
+@case("make_cube-cube-file-none", InvalidInputError, lambda c: ["cube_file"])
+def _(c):
+    mk(c, c.ffis, cube_file=None)
+
+
+@case("make_cube-max-memory-1e300", InvalidInputError, lambda c: ["max_memory"])
+def _(c):
+    mk(c, c.ffis, max_memory=1e300)
+
+
+@case("make_cube-executor-without-submit", InvalidInputError, lambda c: ["executor"])
+def _(c):
+    mk(c, c.ffis, executor=_NoSubmit())
+
+
+@case("update_cube-executor-without-submit", InvalidInputError, lambda c: ["executor"])
+def _(c):
+    up(c, c.later, executor=_NoSubmit())
+
+
+@case("cube_cut_many-executor-without-submit", InvalidInputError, lambda c: ["executor"])
+def _(c):
+    cube_cut_many(c.cube, [c.star], cutout_size=3, output_path=c.out, executor=_NoSubmit(),
+                  verbose=False)
+
+
+@case("cube_cut-nul-in-cube-file", InvalidInputError, lambda c: ["NUL"])
+def _(c):
+    cut(c, cube=c.cube + "\0")
+
+
+@case("cube_cut-nul-in-output-path", InvalidInputError, lambda c: ["NUL", "output_path"])
+def _(c):
+    cut(c, output_path=os.path.join(c.out, "x\0y"))
+
+
+@case("cube_cut-nul-in-target-pixel-file", InvalidInputError, lambda c: ["NUL"])
+def _(c):
+    cut(c, target_pixel_file=os.path.join(c.out, "x\0y.fits"))
+
+
+@case("cube_cut_many-nul-in-targets-file", InvalidInputError, lambda c: ["NUL", "targets"])
+def _(c):
+    cube_cut_many(c.cube, os.path.join(c.out, "t\0.csv"), cutout_size=3, output_path=c.out,
+                  verbose=False)
+
+
+@case("fits_cut-nul-in-input", InvalidInputError, lambda c: ["NUL"])
+def _(c):
+    fcut(c, files=[c.image + "\0"])
+
+
+@case("img_cut-nul-in-output-dir", InvalidInputError, lambda c: ["NUL", "output_dir"])
+def _(c):
+    icut(c, output_dir=os.path.join(c.out, "x\0y"))
+
+
+@case("cube_cut-size-2**70", InvalidInputError, lambda c: ["cutout_size"])
+def _(c):
+    cut(c, size=2 ** 70)
+
+
+@case("fits_cut-size-pair-with-2**70", InvalidInputError, lambda c: ["cutout_size"])
+def _(c):
+    fcut(c, size=[2 ** 70, 3])
+
+
+@case("cube_cut-altaz-without-obstime", InvalidInputError, lambda c: ["coordinates"])
+def _(c):
+    import astropy.units as u
+
+    cut(c, coordinates=SkyCoord(alt=30 * u.deg, az=40 * u.deg, frame="altaz"))
+
+
+@case("fits_cut-output-is-its-input", OutputError, lambda c: ["input"])
+def _(c):
+    # The input is named exactly as its cutout will be: writing would replace it.
+    ra, dec = c.image_center.split()
+    name = f"cutout_{float(ra):.6f}_{float(dec):.6f}_10-x-10_astrocut.fits"
+    fcut(c, files=[c.prepare(c.image, name)])
+
+
+@case("fits_cut-output-is-a-hard-link-of-its-input", OutputError, lambda c: ["input"])
+def _(c):
+    ra, dec = c.image_center.split()
+    stem = f"{float(ra):.6f}_{float(dec):.6f}_10-x-10_astrocut.fits"
+    source = c.prepare(c.image, "field_drz.fits")
+    link = os.path.join(c.out, "other", f"field_{stem}")
+    os.makedirs(os.path.dirname(link))
+    os.link(source, link)  # same file, other name: found by identity, not by name
+    c.prepared["other"] = None
+    c.prepared[os.path.join("other", f"field_{stem}")] = H.file_hash(link)
+    fcut(c, files=[source], single_outfile=False, drop_after="_drz",
+         output_dir=os.path.join(c.out, "other"))
+
+
+@case("cube_cut-url-like-local-path-is-its-input", OutputError, lambda c: ["input"])
+def _(c):
+    # A local directory named "s3:" makes a path with "://": still a local input.
+    cube = c.prepare(c.cube, os.path.join("s3:", "bucket", "s1-cube.fits"))
+    c.prepared["s3:"] = None
+    c.prepared[os.path.join("s3:", "bucket")] = None
+    url_like = cube.replace("s3:/", "s3://")
+    assert "://" in url_like and os.path.samefile(url_like, cube)
+    cut(c, cube=url_like, target_pixel_file=url_like)
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("call, expected, names", CASES)
 def test_bad_input_is_explained_and_leaves_nothing(ctx, call, expected, names):
@@ -857,6 +980,11 @@ CLI_CASES = [
     ("cli-cube-max-memory-inf", ["cube", "{ffi0}", "-o", "{out}/c.fits", "--max-memory", "inf",
                                  "--quiet"], ["max_memory", "memory"]),
     ("cli-unknown-command", ["cutt", "{cube}"], ["cutt"]),
+    ("cli-demo-into-a-file", ["demo", "{a_file}"], ["a_file.txt"]),
+    ("cli-simulate-huge-size", ["simulate", "{out}/sim", "--size", "100000x100000", "--quiet"],
+     ["--size"]),
+    ("cli-cube-max-memory-1e300", ["cube", "{ffi0}", "-o", "{out}/c.fits", "--max-memory",
+                                   "1e300", "--quiet"], ["max_memory"]),
 ]
 
 

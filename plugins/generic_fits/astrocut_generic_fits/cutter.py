@@ -182,7 +182,7 @@ def _cut_hdus(hdulist, path, request, reader=None):
             result.skip(f"{source}: {why}")
             continue
         _check_two_dimensional(hdu.header, source)
-        _check_complete(hdu, path)
+        _check_complete(hdu, path, index)
         result.usable += 1
         try:
             result.cutouts.append(_cut_hdu(hdu, wcs, index, path, source, request, reader))
@@ -227,7 +227,7 @@ def _candidate_hdus(hdulist, extension, path, result):
     return usable
 
 
-def _check_complete(hdu, path):
+def _check_complete(hdu, path, index):
     """Refuse a truncated file even where the stamp's own bytes happen to survive.
 
     astropy only warns ("File may have been truncated"), and also when just the padding
@@ -235,12 +235,17 @@ def _check_complete(hdu, path):
     """
     from astropy.io import fits
 
-    if isinstance(hdu, fits.CompImageHDU):
-        return  # its header describes the image, not the stored table
     info = hdu.fileinfo()
     # astropy's length of the file; 0 where it cannot know it (a compressed stream).
     length = getattr(info["file"], "size", 0)
-    end = info["datLoc"] + hdu.size
+    if not length:
+        return
+    if isinstance(hdu, fits.CompImageHDU):
+        # Its header describes the image; the bytes stored are the table's rows and heap.
+        table = fits.getheader(path, index, disable_image_compression=True)
+        end = info["datLoc"] + table["NAXIS1"] * table["NAXIS2"] + table.get("PCOUNT", 0)
+    else:
+        end = info["datLoc"] + hdu.size
     if length and length < end:
         raise InvalidInputError(f"{path!r} is truncated: {length} bytes, but its image data "
                                 f"end at byte {end}")
