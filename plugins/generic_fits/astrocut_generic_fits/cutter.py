@@ -182,7 +182,7 @@ def _cut_hdus(hdulist, path, request, reader=None):
             result.skip(f"{source}: {why}")
             continue
         _check_two_dimensional(hdu.header, source)
-        _check_complete(hdu, path, index)
+        _check_complete(hdu, path)
         result.usable += 1
         try:
             result.cutouts.append(_cut_hdu(hdu, wcs, index, path, source, request, reader))
@@ -227,7 +227,7 @@ def _candidate_hdus(hdulist, extension, path, result):
     return usable
 
 
-def _check_complete(hdu, path, index):
+def _check_complete(hdu, path):
     """Refuse a truncated file even where the stamp's own bytes happen to survive.
 
     astropy only warns ("File may have been truncated"), and also when just the padding
@@ -241,8 +241,15 @@ def _check_complete(hdu, path, index):
     if not length:
         return
     if isinstance(hdu, fits.CompImageHDU):
-        # Its header describes the image; the bytes stored are the table's rows and heap.
-        table = fits.getheader(path, index, disable_image_compression=True)
+        # Its header describes the image; the bytes stored are the table's rows and heap,
+        # which the stored (table) header says: read it again from the open file.
+        handle = info["file"]
+        position = handle.tell()
+        try:
+            handle.seek(info["hdrLoc"])
+            table = fits.Header.fromfile(handle)
+        finally:
+            handle.seek(position)
         end = info["datLoc"] + table["NAXIS1"] * table["NAXIS2"] + table.get("PCOUNT", 0)
     else:
         end = info["datLoc"] + hdu.size
