@@ -19,8 +19,11 @@ from . import remote
 from .dispatch import file_list_argument, hook, read_into_memory, write_cutouts
 from .errors import DataWarning, InputWarning, InvalidInputError, InvalidQueryError, PluginError
 from .geometry import parse_coordinates, parse_cutout_size
+from .log import get_logger
 from .models import ImageCutRequest
 from .output import prepare_directory, refuse_overwriting_inputs, staged_outputs
+
+logger = get_logger(__name__)
 
 _FITS_SUFFIXES = (".gz", ".fz", ".bz2", ".fits", ".fit", ".fts")
 
@@ -241,7 +244,7 @@ def fits_cut(input_files, coordinates, cutout_size=25, correct_wcs=False, extens
     paths = stage.finals
     if verbose:
         for path in paths:
-            print(f"Cutout fits file: {path}")
+            logger.info("Cutout fits file: %s", path)
     return paths[0] if single_outfile else paths
 
 
@@ -338,5 +341,5 @@ def img_cut(input_files, coordinates, cutout_size=25, stretch="asinh", minmax_pe
     paths = stage.finals
     if verbose:
         for path in paths:
-            print(f"Cutout image: {path}")
+            logger.info("Cutout image: %s", path)
     return paths[0] if colorize else paths

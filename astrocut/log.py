@@ -41,4 +41,5 @@ _install_default_handler()
 
 def get_logger(name):
     """A child of the ``astrocut`` logger (``astrocut.<name>``) for a core module or plugin."""
-    return logging.getLogger(name if name.startswith("astrocut") else f"astrocut.{name}")
+    inside = name == "astrocut" or name.startswith("astrocut.")
+    return logging.getLogger(name if inside else f"astrocut.{name}")

@@ -334,10 +334,10 @@ def test_missing_and_unreadable_files(hst_field, small_images, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_verbose_prints(hst_field, tmp_path, capsys):
+def test_verbose_logs(hst_field, tmp_path, caplog):
     path = fits_cut(hst_field.f606w, hst_field.marker, 10, output_dir=str(tmp_path),
                     verbose=True)
-    out = capsys.readouterr().out
+    out = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("astrocut"))
     assert "10x10 stamp" in out and path in out
 
 

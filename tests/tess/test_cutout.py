@@ -177,11 +177,11 @@ def test_memory_only_writes_nothing(small_sector, small_cube, tmp_path, monkeypa
             np.testing.assert_array_equal(result[1].data[column], written[1].data[column])
 
 
-def test_verbose_prints_the_documented_lines(small_sector, small_cube, tmp_path, capsys):
+def test_verbose_logs_the_documented_lines(small_sector, small_cube, tmp_path, caplog):
     coord = _coord(small_sector.variable_star)
     path = CutoutFactory().cube_cut(small_cube, coord, 5, output_path=str(tmp_path),
                                     verbose=True)
-    out = capsys.readouterr().out.splitlines()
+    out = [r.getMessage() for r in caplog.records if r.name == "astrocut.cubes"]
     n_ffi = len(small_sector.files)
     with fits.open(path) as tpf:
         x0, y0 = _corner(tpf)

@@ -47,6 +47,9 @@ from astrocut.errors import (AstrocutError, DataWarning, InvalidInputError,
                              InvalidQueryError)
 from astrocut.geometry import overlap, stamp_window
 from astrocut.models import ImageCutout
+from astrocut.plugin_api import get_logger
+
+logger = get_logger(__name__)
 
 _SIP = r"(A|B|AP|BP)_(ORDER|DMAX|\d+_\d+)"
 _SIP_KEY = re.compile(f"^{_SIP}$")
@@ -430,8 +433,8 @@ def _cut_hdu(hdu, wcs, index, path, source, request, reader=None):
     if "BSOFTEN" in header and "BOFFSET" in header:
         data = linearize_asinh_flux(data, header)
     if request.verbose:
-        print(f"{source}: {stamp_shape[1]}x{stamp_shape[0]} stamp at image pixel "
-              f"x={corner[0]}, y={corner[1]} (0-based)")
+        logger.info("%s: %dx%d stamp at image pixel x=%d, y=%d (0-based)", source,
+                    stamp_shape[1], stamp_shape[0], corner[0], corner[1])
     return ImageCutout(data=data, header=header, wcs=shift_wcs(wcs, corner, stamp_shape),
                        corner=tuple(corner), center=request.center, source=str(path),
                        extension=index)
