@@ -117,23 +117,35 @@ def read_header(handle, path, index, file_size):
     except Exception as exc:
         raise InvalidInputError(f"{path!r}: HDU {index} header is not valid FITS "
                                 f"({type(exc).__name__}: {exc})") from None
-    _check_cards(header, path, index)
+    _check_cards(text, path, index)
     check_structure(header, path, index)
     return header, start + len(raw)
 
 
-def _check_cards(header, path, index):
-    # astropy parses a card's value on first use; parsing every one here reports a damaged
+# "KEY     = value" with a quoted string, T/F, an integer or a plain real, then an optional
+# comment: astropy always parses these, so only other cards are parsed to be checked.
+_PLAIN_CARD = re.compile(
+    r"^[A-Z0-9_-]{1,8} *= *('([^']|'')*'|[TF]|[+-]?[0-9]+|[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)"
+    r"([EeDd][+-]?[0-9]+)?) *(/.*)?$")
+
+
+def _check_cards(text, path, index):
+    # astropy parses a card's value on first use; checking every card here reports a damaged
     # card (``CRVAL1 = NAN``) by its file and keyword, wherever it would have been used.
+    # Only cards of other than the simplest forms are parsed (from the raw text: astropy
+    # shows a repaired image of a card it cannot parse).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-        for card in header.cards:
+        for start in range(0, len(text), CARD):
+            image = text[start:start + CARD]
+            if image[8:10] != "= " or _PLAIN_CARD.match(image):
+                continue  # commentary, blank, END, or a value astropy always parses
             try:
-                card.value  # noqa: B018
+                fits.Card.fromstring(image).value  # noqa: B018
             except fits.VerifyError:
                 raise InvalidInputError(f"{path!r}: HDU {index} has an unreadable "
-                                        f"{card.keyword} card (its value cannot be parsed); "
-                                        f"repair or remove that card") from None
+                                        f"{image[:8].strip()} card (its value cannot be "
+                                        f"parsed); repair or remove that card") from None
 
 
 def _non_negative(header, key, path, index, required=True):
