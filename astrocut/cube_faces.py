@@ -6,11 +6,9 @@ writing are the hooks' own, so a cutout made here equals the one
 :meth:`~astrocut.CutoutFactory.cube_cut` writes.
 """
 
-import io
 import logging
 import os
 import warnings
-import zipfile
 
 import numpy as np
 
@@ -20,7 +18,7 @@ from .dispatch import read_into_memory, write_cutouts
 from .errors import DataWarning, InvalidInputError, InvalidQueryError
 from .geometry import parse_coordinates, parse_cutout_size
 from .models import CubeCutRequest
-from .output import atomic_path, prepare_directory
+from .output import prepare_directory, write_zip
 
 log = logging.getLogger(__name__)
 
@@ -178,19 +176,8 @@ class CubeCutout:
 
     def write_as_zip(self, output_dir=".", filename=None, legacy_filenames=False):
         """Write every target pixel file into one zip archive; return its path."""
-        output_dir = prepare_directory(output_dir, "output_dir")
-        if filename is None:
-            filename = "astrocut_{:.7f}_{:.7f}_{}.zip".format(
-                self._coordinates.ra.deg, self._coordinates.dec.deg, len(self.cutouts_by_file))
-        filename = os.fspath(filename)
-        if not filename.endswith(".zip"):
-            filename += ".zip"
-        path = filename if os.path.dirname(filename) else os.path.join(output_dir, filename)
-        with atomic_path(path) as temporary:
-            with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
-                for cube, hdulist in self.tpf_cutouts_by_file.items():
-                    buffer = io.BytesIO()
-                    hdulist.writeto(buffer)
-                    name = self._name(cube, self.cutouts_by_file[cube], legacy_filenames)
-                    archive.writestr(name, buffer.getvalue())
-        return path
+        default = "astrocut_{:.7f}_{:.7f}_{}.zip".format(
+            self._coordinates.ra.deg, self._coordinates.dec.deg, len(self.cutouts_by_file))
+        entries = ((self._name(cube, self.cutouts_by_file[cube], legacy_filenames), hdulist)
+                   for cube, hdulist in self.tpf_cutouts_by_file.items())
+        return write_zip(output_dir, filename, default, entries)

@@ -5,7 +5,7 @@ import shutil
 import tempfile
 import warnings
 
-from .errors import InvalidInputError, PluginError
+from .errors import InvalidInputError
 from .plugins import get_plugin_manager
 from .remote import is_url, local_path
 

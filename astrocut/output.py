@@ -225,3 +225,29 @@ def _keep_previous(final, backup):
         import shutil
 
         shutil.copy2(final, backup, follow_symlinks=False)
+
+
+def write_zip(output_dir, filename, default_name, entries):
+    """Write ``entries`` (``(name, bytes or HDUList)`` pairs) into one zip archive.
+
+    ``filename`` (``default_name`` when ``None``) gets ``.zip`` added if missing and is put
+    in ``output_dir`` (created if needed) unless it has a directory of its own. The archive
+    appears complete or not at all (:func:`atomic_path`). Returns its path.
+    """
+    import io
+    import zipfile
+
+    output_dir = prepare_directory(output_dir, "output_dir")
+    filename = os.fspath(default_name if filename is None else filename)
+    if not filename.endswith(".zip"):
+        filename += ".zip"
+    path = filename if os.path.dirname(filename) else os.path.join(output_dir, filename)
+    with atomic_path(path) as temporary, \
+            zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in entries:
+            if not isinstance(content, (bytes, bytearray)):
+                buffer = io.BytesIO()
+                content.writeto(buffer)
+                content = buffer.getvalue()
+            archive.writestr(name, content)
+    return path

@@ -5,12 +5,10 @@ cut once, on creation; every output (HDULists, FITS files, pictures, a zip) goes
 writer hooks, so a file written here equals the one ``fits_cut`` or ``img_cut`` writes.
 """
 
-import io
 import os
 import shutil
 import tempfile
 import warnings
-import zipfile
 
 import numpy as np
 
@@ -18,7 +16,7 @@ from astrocut import images
 from astrocut.dispatch import read_into_memory, write_cutouts
 from astrocut.errors import InputWarning, InvalidInputError
 from astrocut.normalize import check_scaling, normalize_img
-from astrocut.output import atomic_path, prepare_directory, staged_outputs
+from astrocut.output import prepare_directory, staged_outputs, write_zip
 
 
 def _picture_format(output_format):
@@ -101,21 +99,11 @@ class FITSCutout:
 
     def write_as_zip(self, output_dir=".", filename=None):
         """Write the FITS file(s) into one zip archive; return its path."""
-        output_dir = prepare_directory(output_dir, "output_dir")
         center = self._request.center
-        if filename is None:
-            filename = f"astrocut_{center.ra.deg:.7f}_{center.dec.deg:.7f}_{len(self.fits_cutouts)}"
-        filename = os.fspath(filename)
-        if not filename.endswith(".zip"):
-            filename += ".zip"
-        path = filename if os.path.dirname(filename) else os.path.join(output_dir, filename)
-        with atomic_path(path) as temporary:
-            with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
-                for hdulist, name in zip(self.fits_cutouts, self._fits_names("cutout")):
-                    buffer = io.BytesIO()
-                    hdulist.writeto(buffer)
-                    archive.writestr(name, buffer.getvalue())
-        return path
+        default = f"astrocut_{center.ra.deg:.7f}_{center.dec.deg:.7f}_{len(self.fits_cutouts)}"
+        entries = ((name, hdulist) for hdulist, name
+                   in zip(self.fits_cutouts, self._fits_names("cutout")))
+        return write_zip(output_dir, filename, default, entries)
 
     def _picture_groups(self, colorize):
         cutouts = [instance.cutout for instance in self.cutouts]

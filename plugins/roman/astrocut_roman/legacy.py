@@ -13,7 +13,6 @@ import os
 import shutil
 import tempfile
 import warnings
-import zipfile
 
 import numpy as np
 
@@ -21,7 +20,7 @@ from astrocut import remote
 from astrocut.dispatch import read_into_memory, write_cutouts
 from astrocut.errors import DataWarning, InputWarning, InvalidInputError, InvalidQueryError
 from astrocut.geometry import parse_cutout_size
-from astrocut.output import atomic_path, prepare_directory
+from astrocut.output import prepare_directory, write_zip
 
 from . import selection
 from .cutter import cut_positions
@@ -213,15 +212,9 @@ class ASDFCutout:
         if fmt not in (".asdf", ".fits"):
             raise InvalidInputError(f"File format must be either '.asdf' or '.fits', not "
                                     f"{output_format!r}")
-        output_dir = prepare_directory(output_dir, "output_dir")
-        filename = os.fspath(filename or f"astrocut_{fmt[1:]}_cutouts")
-        filename = filename if filename.endswith(".zip") else f"{filename}.zip"
-        path = filename if os.path.dirname(filename) else os.path.join(output_dir, filename)
-        with atomic_path(path) as temporary, \
-                zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
-            for _, _, cutout in selection.select(self._rows, input_files, coordinates):
-                archive.writestr(self._file_name(cutout, fmt), self._bytes(cutout, fmt))
-        return path
+        entries = ((self._file_name(cutout, fmt), self._bytes(cutout, fmt))
+                   for _, _, cutout in selection.select(self._rows, input_files, coordinates))
+        return write_zip(output_dir, filename, f"astrocut_{fmt[1:]}_cutouts", entries)
 
     def _bytes(self, cutout, fmt):
         buffer = io.BytesIO()

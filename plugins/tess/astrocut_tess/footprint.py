@@ -7,9 +7,7 @@ is used when a stamp from it would have at least one pixel on its image (its pix
 checked, not only its footprint polygon).
 """
 
-import io
 import os
-import zipfile
 
 import numpy as np
 
@@ -188,23 +186,12 @@ class TessFootprintCutout:
 
     def write_as_zip(self, output_dir=".", filename=None, legacy_filenames=False):
         """Write the target pixel files into one zip archive; returns its path."""
-        from astrocut.output import atomic_path, prepare_directory
+        from astrocut.output import write_zip
 
-        output_dir = prepare_directory(output_dir, "output_dir")
-        if filename is None:
-            ra, dec = self._coordinates.ra.deg, self._coordinates.dec.deg
-            filename = f"astrocut_{ra:.7f}_{dec:.7f}_{_size_text(self._cutout_size)}.zip"
-        filename = os.fspath(filename)
-        if not filename.endswith(".zip"):
-            filename += ".zip"
-        path = filename if os.path.dirname(filename) else os.path.join(output_dir, filename)
         _refuse_legacy(legacy_filenames)
-        with atomic_path(path) as temporary, zipfile.ZipFile(temporary, "w") as archive:
-            for name, hdulist in self._named():
-                buffer = io.BytesIO()
-                hdulist.writeto(buffer)
-                archive.writestr(name, buffer.getvalue())
-        return path
+        ra, dec = self._coordinates.ra.deg, self._coordinates.dec.deg
+        default = f"astrocut_{ra:.7f}_{dec:.7f}_{_size_text(self._cutout_size)}.zip"
+        return write_zip(output_dir, filename, default, self._named())
 
 
 def _refuse_legacy(legacy_filenames):
