@@ -216,9 +216,9 @@ def test_wcs_misfit_grows_with_stamp_size_near_a_corner(scale):
     sig = [r[2] for r in results]
     assert msep[0] < msep[1] < msep[2] and sig[0] < sig[1] < sig[2]
     # Far from the FFI's tangent point a linear TAN fit cannot follow the FFI's projection
-    # and distortion: > 1 arcsec off at the edges of a 100 px stamp (the seed docs' "noticeably
-    # incorrect at the edges"), a few milli-arcsec for a 5 px stamp.
-    assert msep[2] * 3600 > 1.0 and msep[0] * 3600 < 0.05
+    # and distortion: > 0.5 arcsec off at the edges of a 100 px stamp even for the minimax fit
+    # (the seed docs' "noticeably incorrect at the edges"), a few milli-arcsec for 5 px.
+    assert msep[2] * 3600 > 0.5 and msep[0] * 3600 < 0.05
     print("side  WCS_MSEP(arcsec)  WCS_SIG(arcsec)", *(
         f"{s:4d}  {m * 3600:.3g}  {g * 3600:.3g}" for s, m, g in results), sep="\n")
 
