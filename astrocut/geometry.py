@@ -132,14 +132,38 @@ def check_rounding(method):
     return method.lower()
 
 
+#: How a stamp is placed around its target (``placement``).
+PLACEMENTS = ("center", "reference")
+#: ``limit_rounding_method`` values, as in astrocut 1.x.
+ROUNDING = _ROUNDING
+
+
+def check_placement(placement, limit_rounding_method="round"):
+    """Raise :class:`InvalidInputError` unless both are known values."""
+    if placement not in PLACEMENTS:
+        raise InvalidInputError(f"placement must be 'center' or 'reference', not {placement!r}")
+    check_rounding(limit_rounding_method)
+
+
 def stamp_corner(center_pixel, npix, rounding="round"):
     """First pixel (0-based) of a window of ``npix`` pixels centred on ``center_pixel``.
 
-    Rounding follows the reference tool (``round(centre - npix / 2)``, or ``ceil``/``floor``
-    with its ``limit_rounding_method``) so stamps sit on the same pixels; the window always
-    has exactly ``npix`` pixels.
+    ``round(c - (npix - 1) / 2)``: for odd ``npix`` the target's pixel is the middle one, for
+    even ``npix`` the target lies between the two middle pixels (in the central 2x2 of a
+    stamp). ``rounding`` replaces ``round`` with ``ceil`` or ``floor`` (``limit_rounding_method``).
     """
-    return int(_ROUNDING[rounding](center_pixel - npix / 2))
+    return int(_ROUNDING[rounding.lower()](center_pixel - (npix - 1) / 2))
+
+
+def reference_corner(center_pixel, npix, rounding="round"):
+    """First pixel as the reference tool (astrocut 1.x) places a stamp: ``f(c - npix / 2)``.
+
+    ``f`` is numpy's half-to-even ``round`` (or ``ceil``/``floor``), so the target sits 0-1 px
+    from the stamp centre. The window keeps ``npix`` pixels; the reference's own last pixel,
+    ``f(c + npix / 2)``, gives one pixel more or less when ``c`` falls exactly on a half pixel
+    or the size is an angle, which no stamp here does on purpose.
+    """
+    return int(_ROUNDING[rounding.lower()](center_pixel - npix / 2))
 
 
 def celestial_wcs(wcs):
@@ -219,12 +243,17 @@ def center_pixel(wcs, coord, source):
     return x, y
 
 
-def stamp_window(wcs, coord, size, image_shape, source):
+def stamp_window(wcs, coord, size, image_shape, source, placement="center",
+                 limit_rounding_method=None):
     """Place a stamp: return ``(corner, (ny, nx))`` for ``coord`` and ``size`` on an image.
 
-    ``image_shape`` is the image's ``(ny, nx)``. Raises :class:`InvalidQueryError` naming
+    ``image_shape`` is the image's ``(ny, nx)``. ``placement="center"`` centres the stamp on
+    the target (:func:`stamp_corner`); ``"reference"`` starts it on the pixel astrocut 1.x
+    starts it on (:func:`reference_corner`). The rounding is ``limit_rounding_method`` when
+    given (not ``"round"``), else the size's own. Raises :class:`InvalidQueryError` naming
     ``source`` when no pixel of the stamp lies on the image.
     """
+    check_placement(placement, limit_rounding_method or "round")
     x, y = center_pixel(wcs, coord, source)
     nx, ny = size.to_pixels(wcs)
     # Padding a stamp past the edges is fine; a stamp many times the image is a typo.
@@ -233,8 +262,10 @@ def stamp_window(wcs, coord, size, image_shape, source):
         raise InvalidInputError(f"cutout_size {nx}x{ny} pixels is far larger than {source} "
                                 f"({image_shape[1]}x{image_shape[0]}); at most "
                                 f"{limit_x}x{limit_y}")
-    rounding = getattr(size, "rounding", "round")
-    x0, y0 = stamp_corner(x, nx, rounding), stamp_corner(y, ny, rounding)
+    rounding = (limit_rounding_method if limit_rounding_method not in (None, "round")
+                else getattr(size, "rounding", "round"))
+    corner = stamp_corner if placement == "center" else reference_corner
+    x0, y0 = corner(x, nx, rounding), corner(y, ny, rounding)
     if x0 >= image_shape[1] or y0 >= image_shape[0] or x0 + nx <= 0 or y0 + ny <= 0:
         raise InvalidQueryError(
             f"the {nx}x{ny} stamp at {coord.ra.deg:.6f} {coord.dec.deg:.6f} (pixel "

@@ -114,6 +114,11 @@ class CubeCutRequest:
     mission_options : dict
         Options only the mission understands (a 1.x ``cube_cut`` argument that only one
         mission knows arrives here by name); the core passes them through untouched.
+    placement : str
+        ``"center"`` (the stamp centred on the target) or ``"reference"`` (astrocut 1.x's
+        pixels); see :func:`astrocut.geometry.stamp_window`.
+    limit_rounding_method : str
+        ``"round"``, ``"ceil"`` or ``"floor"``, as in astrocut 1.x.
     """
 
     center: Any
@@ -121,6 +126,8 @@ class CubeCutRequest:
     verbose: bool = False
     mission_options: Mapping[str, Any] = attrs.field(factory=dict, converter=_options)
     frames: Any = None  # a FrameSelection, or None for every frame unbinned
+    placement: str = "center"  # or "reference" (astrocut 1.x's pixels): geometry.stamp_window
+    limit_rounding_method: str = "round"
 
 
 @attrs.frozen
@@ -152,6 +159,10 @@ class ImageCutRequest:
     correct_wcs: bool = False
     fill_value: float = np.nan
     verbose: bool = False
+    # Image cutouts stay on astrocut 1.x's pixels for now (their tests compare them pixel for
+    # pixel with it); "center" centres them as cube cutouts are (geometry.stamp_window).
+    placement: str = "reference"
+    limit_rounding_method: str = "round"
 
 
 @attrs.frozen

@@ -7,8 +7,8 @@ from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
 from astrocut.errors import InvalidInputError, InvalidQueryError
-from astrocut.geometry import (overlap, parse_coordinates, parse_cutout_size, stamp_corner,
-                               stamp_window)
+from astrocut.geometry import (overlap, parse_coordinates, parse_cutout_size, reference_corner,
+                               stamp_corner, stamp_window)
 
 
 @pytest.fixture
@@ -56,11 +56,70 @@ def test_angles_become_pixels_with_the_pixel_scale(wcs):
     assert parse_cutout_size([30, 50] * u.arcsec).to_pixels(wcs) == (3, 5)
 
 
-def test_stamp_corner_follows_numpy_rounding():
-    assert stamp_corner(10.3, 5) == 8   # round(7.8)
-    assert stamp_corner(10.0, 5) == 8   # round(7.5) = 8 (half to even)
-    assert stamp_corner(11.0, 5) == 8   # round(8.5) = 8
-    assert stamp_corner(10.0, 4) == 8
+def test_stamp_corner_centres_the_target_pixel():
+    assert stamp_corner(10.3, 5) == 8   # round(8.3): pixels 8-12, target's pixel 10 in the middle
+    assert stamp_corner(10.6, 5) == 9   # round(8.6): pixels 9-13 around pixel 11
+    assert stamp_corner(10.0, 4) == 8   # round(8.5) = 8 (half to even): middle pixels 9, 10
+    assert stamp_corner(10.2, 4) == 9   # round(8.7): pixels 9-12, the target between 10 and 11
+    assert stamp_corner(10.7, 4) == 9   # round(9.2): target between 10 and 11
+    assert stamp_corner(10.3, 1) == 10  # a 1x1 stamp is the target's own pixel
+    assert stamp_corner(10.3, 5, "ceil") == 9 and stamp_corner(10.3, 5, "floor") == 8
+
+
+def test_reference_corner_is_astrocut_1x():
+    # round(c - n / 2), numpy's half to even.
+    assert reference_corner(10.3, 5) == 8   # round(7.8)
+    assert reference_corner(10.0, 5) == 8   # round(7.5) = 8
+    assert reference_corner(11.0, 5) == 8   # round(8.5) = 8
+    assert reference_corner(10.0, 4) == 8
+    assert reference_corner(10.3, 5, "ceil") == 8 and reference_corner(10.3, 5, "floor") == 7
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_size_centres_the_target_at_random_positions(seed):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-50, 2100, 40)
+    for n in range(1, 201):
+        for c in centres:
+            first = stamp_corner(c, n)
+            pixel = int(np.floor(c + 0.5))  # the pixel holding c (pixel k spans k +- 0.5)
+            if n % 2:
+                assert first + (n - 1) // 2 == pixel
+            else:
+                # The two middle pixels: c lies between their centres.
+                left = first + n // 2 - 1
+                assert left <= c <= left + 1
+                assert pixel in (left, left + 1)
+            # The stamp centre is within half a pixel of the target, on both sides.
+            assert abs(first + (n - 1) / 2 - c) <= 0.5 + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_reference_placement_sits_0_to_1_px_off(seed):
+    rng = np.random.default_rng(seed)
+    offsets = []
+    for n in range(1, 201):
+        for c in rng.uniform(0, 2000, 10):
+            first = reference_corner(c, n)
+            offsets.append(first + (n - 1) / 2 - c)
+    offsets = np.array(offsets)
+    assert offsets.min() >= -1.0 and offsets.max() <= 0.5 + 1e-9
+    assert np.mean(np.abs(offsets)) > 0.3  # centred placement: < 0.25 on average
+
+
+def test_stamp_window_reference_placement_and_rounding(wcs):
+    target = SkyCoord(100, 30, unit="deg")  # pixel (50, 40)
+    size = parse_cutout_size([5, 4])
+    corner, shape = stamp_window(wcs, target, size, (80, 100), "image.fits",
+                                 placement="reference")
+    assert (corner, shape) == ((reference_corner(50, 5), reference_corner(40, 4)), (4, 5))
+    corner, _ = stamp_window(wcs, target, size, (80, 100), "image.fits",
+                             limit_rounding_method="floor")
+    assert corner == (stamp_corner(50, 5, "floor"), stamp_corner(40, 4, "floor"))
+    with pytest.raises(InvalidInputError, match="placement"):
+        stamp_window(wcs, target, size, (80, 100), "image.fits", placement="corner")
+    with pytest.raises(InvalidInputError, match="limit_rounding_method"):
+        stamp_window(wcs, target, size, (80, 100), "image.fits", limit_rounding_method="up")
 
 
 def test_stamp_window_centres_the_target(wcs):

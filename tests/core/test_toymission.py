@@ -42,9 +42,9 @@ def test_cutout_factory_cuts_a_toy_cube(toy_frames, tmp_path):
         assert hdulist[0].header["TELESCOP"] == "TOY"
         flux = hdulist["FLUX"].data
         assert flux.shape == (6, 5, 7)
-        # The star sits on the pointing, pixel (24, 19); the 7x5 stamp starts at
-        # round(24 - 3.5) = 20 and round(19 - 2.5) = 16 (numpy rounds half to even).
-        assert np.unravel_index(np.argmax(flux[0]), flux[0].shape) == (3, 4)
+        # The star sits on the pointing, pixel (24, 19); the 7x5 stamp is centred on it:
+        # it starts at round(24 - 3) = 21 and round(19 - 2) = 17, the star in its middle.
+        assert np.unravel_index(np.argmax(flux[0]), flux[0].shape) == (2, 3)
         # The core's default WCS fitter ran on the Toy WCS (a plain TAN: a perfect fit).
         assert hdulist["FLUX"].header["WCS_MSEP"] < 1e-8
         assert np.all(np.diff(hdulist["TIME"].data["TIME"]) > 0)

@@ -420,7 +420,8 @@ def _cut_hdu(hdu, wcs, index, path, source, request, reader=None):
     image_shape = (hdu.header["NAXIS2"], hdu.header["NAXIS1"])
     # Far outside a distorted image the SIP inversion diverges and warns; stamp_window
     # (geometry.center_pixel) silences that and reports the miss itself.
-    corner, stamp_shape = stamp_window(wcs, request.center, request.size, image_shape, source)
+    corner, stamp_shape = stamp_window(wcs, request.center, request.size, image_shape, source,
+                                       request.placement, request.limit_rounding_method)
     image_slices, stamp_slices = overlap(corner, stamp_shape, image_shape)
     block = _read_window(hdu, image_slices, reader)
     if block.shape == tuple(stamp_shape):
