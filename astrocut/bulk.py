@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from . import remote
-from .cubes import cut_from_cube, default_cutout_name, open_cube
+from .cubes import cut_options, cut_from_cube, default_cutout_name, open_cube
 from .dispatch import check_input, file_list_argument, write_cutouts
 from . import runner
 from .errors import AstrocutError, InvalidInputError, WorkerError
@@ -33,6 +33,8 @@ def read_targets(targets, cutout_size=None):
     ``targets`` is an astropy Table (or a CSV path) with ``ra`` and ``dec`` columns in degrees
     and optional ``size`` (pixels, square; ``size_y`` for rows) and ``name`` columns, or a list
     of ``SkyCoord``/"ra dec" strings. ``cutout_size`` is the default for rows without a size.
+    Any other column is a target header keyword (its name upper-cased; blank cells left out),
+    under ``target``.
     """
     from astropy.table import Table
 
@@ -51,12 +53,14 @@ def read_targets(targets, cutout_size=None):
         if "ra" not in columns or "dec" not in columns:
             raise InvalidInputError(f"{source} needs 'ra' and 'dec' columns (degrees); "
                                     f"it has {targets.colnames}")
+        keywords = [name for key, name in columns.items()
+                    if key not in ("ra", "dec", "size", "size_y", "name")]
         rows = []
         for index, row in enumerate(targets):
             size = _row_size(row, columns, cutout_size)
             name = str(row[columns["name"]]) if "name" in columns else str(index)
             rows.append({"name": name, "coordinates": f"{row[columns['ra']]} {row[columns['dec']]}",
-                         "size": size})
+                         "size": size, "target": _keywords(row, keywords)})
         return rows
     try:
         items = list(targets)
@@ -64,6 +68,21 @@ def read_targets(targets, cutout_size=None):
         raise InvalidInputError("targets must be a Table, a CSV path or a list of positions") from None
     return [{"name": str(index), "coordinates": item, "size": cutout_size}
             for index, item in enumerate(items)]
+
+
+def _keywords(row, names):
+    out = {}
+    for name in names:
+        value = row[name]
+        if np.ma.is_masked(value):
+            continue
+        value = value.item() if hasattr(value, "item") else value
+        if isinstance(value, bytes):
+            value = value.decode("ascii", "replace")
+        if isinstance(value, str) and not value.strip():
+            continue
+        out[name.upper()] = value
+    return out
 
 
 def _row_size(row, columns, default):
@@ -155,22 +174,27 @@ def _pixels(side):
     return int(np.round(float(getattr(side, "value", side))))
 
 
-def _requests(targets, product, frames=None):
+def _requests(targets, product, frames=None, cut=None):
     """A CubeCutRequest per target, or the error its description raises."""
+    placement, rounding, shared = cut or cut_options()
     out = []
     for target in targets:
         try:
             center, size = _describe(target)
-            options = {} if product is None else {"product": product}  # a mission option
+            options = dict(shared, target={**shared.get("target", {}),
+                                           **target.get("target", {})})
+            if product is not None:
+                options["product"] = product  # a mission option
             out.append(CubeCutRequest(center=center, size=size, mission_options=options,
-                                      frames=frames))
+                                      frames=frames, placement=placement,
+                                      limit_rounding_method=rounding))
         except Exception as exc:  # reported in the target's own row
             out.append(exc)
     return out
 
 
 def _cut_cube_chunk(targets, cube_file, output_path, product, inputs=(), fsspec_kwargs=None,
-                    frames=None):
+                    frames=None, cut=None):
     """Cut and write every target of one chunk, opening the cube once.
 
     A handle with a ``prefetch`` method (a cube read over the network) is told every
@@ -178,7 +202,7 @@ def _cut_cube_chunk(targets, cube_file, output_path, product, inputs=(), fsspec_
     """
     results = []
     with remote.options(fsspec_kwargs), open_cube(cube_file) as cube:
-        requests = _requests(targets, product, frames)
+        requests = _requests(targets, product, frames, cut)
         prefetch = getattr(cube, "prefetch", None)
         if prefetch is not None:
             prefetch([r for r in requests if isinstance(r, CubeCutRequest)])
@@ -298,7 +322,8 @@ def _result_table(results, count, targets, aborted=None):
 
 def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executor=None,
                   verbose=True, product=None, fsspec_kwargs=None, frames=None, times=None,
-                  bin_size=None, bin_method="sum"):
+                  bin_size=None, bin_method="sum", placement="center",
+                  limit_rounding_method="round", time_correction="target", background=False):
     """Cut a target pixel file for every target from one cube.
 
     Parameters
@@ -308,6 +333,8 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
     targets : `~astropy.table.Table`, str or list
         A table (or CSV path) with ``ra``, ``dec`` (degrees) and optional ``size`` (pixels;
         ``size_y`` for rows) and ``name`` columns, or a list of SkyCoord / "ra dec" strings.
+        Other columns (``OBJECT``, ``TICID``, ``TESSMAG``, ``PMRA`` ...) are the targets'
+        header keywords, as ``target`` in :meth:`CutoutFactory.cube_cut`.
     cutout_size : int, [nx, ny] or Quantity, optional
         Size for targets without their own.
     output_path : str
@@ -324,6 +351,8 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
         Cut only these frames (a frame range, or a time range in the cube's time system)
         and bin them; see :func:`astrocut.frames.frame_selection`. Only the selected
         frames are read.
+    placement, limit_rounding_method, time_correction, background
+        As in :meth:`CutoutFactory.cube_cut`.
 
     Returns
     -------
@@ -335,6 +364,7 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
     """
     runner.check_executor(executor)
     selection = frame_selection(frames, times, bin_size, bin_method)
+    cut = cut_options(placement, limit_rounding_method, time_correction, background)
     cube_file = check_input(cube_file, "cube_file")
     if not remote.is_url(cube_file):
         cube_file = os.path.abspath(cube_file)
@@ -346,9 +376,9 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
     started = time.perf_counter()
     started_wall = time.time() - 1  # file times may be rounded to a second
     results, aborted = _run(chunks, rows, _cut_cube_chunk,
-                            (cube_file, output_path, product, inputs, fsspec_kwargs, selection),
-                            executor,
-                            progress)
+                            (cube_file, output_path, product, inputs, fsspec_kwargs, selection,
+                             cut),
+                            executor, progress)
     if aborted:
         _find_written(results, rows, [i for chunk in chunks for i in chunk], cube_file,
                       output_path, started_wall)

@@ -120,6 +120,28 @@ def cut_from_cube(cube, request):
     return cutout
 
 
+def cut_options(placement="center", limit_rounding_method="round", time_correction="target",
+                background=False, target=None):
+    """Check the stamp options of ``cube_cut`` and ``cube_cut_many``; return the request's
+    ``(placement, limit_rounding_method, options)``, ``options`` for ``mission_options``."""
+    from .geometry import check_placement
+
+    check_placement(placement, limit_rounding_method)
+    # Its other values are the cube plugin's (which checks them).
+    if not isinstance(time_correction, str):
+        raise InvalidInputError(f"time_correction must be a string such as 'target', not "
+                                f"{time_correction!r}")
+    if not isinstance(background, (bool, np.bool_)):
+        raise InvalidInputError(f"background must be True or False, not {background!r}")
+    if target is not None and not hasattr(target, "items"):
+        raise InvalidInputError(f"target must be a mapping of header keywords to values "
+                                f"(e.g. {{'OBJECT': 'TIC 1', 'TICID': 1}}), not {target!r}")
+    target = {str(key).upper(): value for key, value in (target or {}).items()}
+    options = {"time_correction": time_correction, "background": bool(background),
+               "target": target}
+    return placement, limit_rounding_method.lower(), options
+
+
 def default_cutout_name(cube, center, shape):
     """The cube plugin's file name for a cutout at ``center`` of ``(ny, nx)`` ``shape``."""
     return cube.default_name(center, shape)
@@ -133,10 +155,12 @@ def legacy_cutout_name(cube, cube_file, center, shape):
     without its extension.
     """
     ny, nx = shape
-    seed_tail = f"_{float(center.ra.deg)!r}_{float(center.dec.deg)!r}_{nx}x{ny}_astrocut.fits"
     default = default_cutout_name(cube, center, shape)
-    if default.endswith(seed_tail) and len(default) > len(seed_tail):
-        base = default[: -len(seed_tail)]
+    for seed_tail in (f"_{float(center.ra.deg)!r}_{float(center.dec.deg)!r}_{nx}x{ny}_astrocut.fits",
+                      f"_{center.ra.deg:.6f}_{center.dec.deg:.6f}_{nx}x{ny}_astrocut.fits"):
+        if default.endswith(seed_tail) and len(default) > len(seed_tail):
+            base = default[: -len(seed_tail)]
+            break
     else:
         base = os.path.splitext(os.path.basename(os.fspath(cube_file).split("?")[0]))[0]
     return f"{base}_{center.ra.deg:.6f}_{center.dec.deg:.6f}_{nx}x{ny}_astrocut.fits"
@@ -179,7 +203,9 @@ class CutoutFactory:
     def cube_cut(self, cube_file, coordinates, cutout_size, target_pixel_file=None,
                  output_path=".", memory_only=False, threads=1, verbose=False,
                  legacy_filenames=False, *, product=None, fsspec_kwargs=None, frames=None,
-                 times=None, bin_size=None, bin_method="sum"):
+                 times=None, bin_size=None, bin_method="sum", placement="center",
+                 limit_rounding_method="round", time_correction="target", background=False,
+                 target=None):
         """Cut a stamp around ``coordinates`` from ``cube_file`` and write a target pixel file.
 
         Parameters
@@ -219,6 +245,21 @@ class CutoutFactory:
             Bin consecutive frames by this many; a trailing partial bin is left out.
         bin_method : {"sum", "mean"}
             Sum (errors added in quadrature) or average the frames of a bin.
+        placement : str
+            ``"center"``: the stamp is centred on the target (its first pixel is
+            ``round(c - (n - 1) / 2)``: for odd ``n`` the target's pixel is the middle one).
+            ``"reference"``: the pixels astrocut 1.x cuts (first pixel ``round(c - n / 2)``).
+        limit_rounding_method : str
+            ``"round"``, ``"ceil"`` or ``"floor"`` in place of ``round`` above, as in 1.x.
+        time_correction : str
+            ``"target"``: ``TIME`` and ``TIMECORR`` are corrected to the barycentre toward the
+            target; the cube's plugin may offer others (e.g. keep the images' own times, as
+            the archive's cutouts do).
+        background : bool
+            Estimate the sky per cadence from the background pixels (``FLUX_BKG``) and
+            subtract it from ``FLUX``. Off by default: the images' flux is kept.
+        target : dict, optional
+            Target header keywords (``OBJECT``, ``TICID``, ``TESSMAG``, ``PMRA``, ...).
 
         Returns
         -------
@@ -233,9 +274,13 @@ class CutoutFactory:
         if not memory_only:
             output_path = prepare_directory(output_path, "output_path")
         # ``product`` is the 1.x name of a mission option (which pipeline made the cube).
-        options = {} if product is None else {"product": product}
+        placement, rounding, options = cut_options(placement, limit_rounding_method,
+                                                   time_correction, background, target)
+        if product is not None:
+            options["product"] = product
         request = CubeCutRequest(center=center, size=size, verbose=verbose,
-                                 mission_options=options, frames=selection)
+                                 mission_options=options, frames=selection,
+                                 placement=placement, limit_rounding_method=rounding)
         with remote.options(fsspec_kwargs), open_cube(cube_file) as cube:
             cutout = cut_from_cube(cube, request)
         (x0, y0), (ny, nx) = cutout.corner, cutout.shape

@@ -94,7 +94,8 @@ class ToyCube:
     def cut(self, request: CubeCutRequest) -> CubeCutout:
         n_frames, rows, columns = self.stack.shape
         corner, shape = stamp_window(self.wcs, request.center, request.size, (rows, columns),
-                                     self.path)
+                                     self.path, request.placement,
+                                     request.limit_rounding_method)
         flux = np.full((n_frames,) + shape, np.nan, dtype=np.float32)
         aperture = np.zeros(shape, dtype=np.int32)
         image, stamp = overlap(corner, shape, (rows, columns))
