@@ -5,8 +5,9 @@ Positions are drawn as pixel coordinates and turned into sky positions with the 
 (SIP included) of the image, so the expected pixels are known. For every stamp:
 
 * it has the requested shape;
-* it holds the target's pixel (stamps of two or more pixels a side; see
-  ``test_one_pixel_stamps_follow_the_reference_rounding`` for one-pixel sides);
+* it holds the target's pixel (cube stamps are centred on it; image stamps of two or more
+  pixels a side, see ``test_one_pixel_stamps_follow_the_reference_rounding`` for one-pixel
+  sides);
 * where it lies on the image it equals a direct slice of the data, and off the image it is
   NaN (and APERTURE is 0 for a target pixel file);
 * a stamp with no pixel on the image is an ``InvalidQueryError``, not a file of NaNs.
@@ -64,11 +65,17 @@ def _expected_window(x0, y0, nx, ny, n_cols, n_rows):
     return on
 
 
-def _check_containment(x, x0, n):
+def _check_containment(x, x0, n, centred=False):
     target = int(np.round(x))
+    if centred:
+        # Cube stamps are centred on the target: round(centre - (n - 1) / 2).
+        assert x0 <= target < x0 + n, (x, x0, n)
+        assert abs(x0 - (x - (n - 1) / 2)) <= 0.5 + 1e-6, (x, x0, n)
+        return
     if n >= 2:
         assert x0 <= target < x0 + n, (x, x0, n)
-    # The window is the reference tool's: round(centre - n / 2), to a hair of round-off.
+    # Image stamps keep the reference tool's window: round(centre - n / 2), to a hair of
+    # round-off.
     assert abs(x0 - (x - n / 2)) <= 0.5 + 1e-6, (x, x0, n)
 
 
@@ -82,7 +89,7 @@ def test_cube_stamps(cube, cube_truth, position, nx, ny, form):
         ny = nx
     x, y = position
     world = wcs.pixel_to_world(x, y)
-    lo_x, lo_y = round(x - nx / 2), round(y - ny / 2)
+    lo_x, lo_y = round(x - (nx - 1) / 2), round(y - (ny - 1) / 2)
     clearly_off = (lo_x >= n_cols + 1 or lo_y >= n_rows + 1 or lo_x + nx <= -1
                    or lo_y + ny <= -1)
     clearly_on = (n_cols - 1 > lo_x > -nx + 1) and (n_rows - 1 > lo_y > -ny + 1)
@@ -101,11 +108,12 @@ def test_cube_stamps(cube, cube_truth, position, nx, ny, form):
     y0 = hdul["PIXELS"].header["2CRV5P"] - 1
     assert flux.shape == (data.shape[2], ny, nx)
     assert flux_err.shape == flux.shape and aperture.shape == (ny, nx)
-    _check_containment(x, x0, nx)
-    _check_containment(y, y0, ny)
+    _check_containment(x, x0, nx, centred=True)
+    _check_containment(y, y0, ny, centred=True)
     on = _expected_window(x0, y0, nx, ny, n_cols, n_rows)
     event("partly off the image" if not on.all() else "wholly inside")
-    np.testing.assert_array_equal(aperture, on.astype(aperture.dtype))
+    np.testing.assert_array_equal(aperture & 1, on.astype(aperture.dtype))
+    assert np.all(aperture[~on] == 0)
     ys, xs = np.nonzero(on)
     expected = data[ys + y0, xs + x0]  # (n_on, n_ffi, 2)
     np.testing.assert_array_equal(flux[:, ys, xs], expected[:, :, 0].T)

@@ -70,7 +70,7 @@ def test_flux_equals_direct_slices_of_the_stack_and_the_ffis(small_sector, small
         with fits.open(path) as ffi:
             np.testing.assert_array_equal(flux[index], ffi[1].data[y0:y0 + 5, x0:x0 + 7])
             np.testing.assert_array_equal(flux_err[index], ffi[2].data[y0:y0 + 5, x0:x0 + 7])
-    assert np.all(tpf[2].data == 1)
+    assert np.all(tpf[2].data & 1 == 1)  # bit 1: every pixel collected
 
 
 def test_stamp_contains_the_target_pixel(small_sector, small_cube):
@@ -94,8 +94,18 @@ def test_window_is_centred_like_the_reference_tool(small_sector, small_cube):
     coord = _coord(small_sector.variable_star)
     x, y = _pixel_of(small_cube, coord)
     for nx, ny in ((5, 5), (4, 6), (10, 3)):
-        tpf = _cut(small_cube, coord, [nx, ny])
+        tpf = _cut(small_cube, coord, [nx, ny], placement="reference")
         assert _corner(tpf) == (int(np.round(x - nx / 2)), int(np.round(y - ny / 2)))
+
+
+def test_window_is_centred_on_the_target(small_sector, small_cube):
+    coord = _coord(small_sector.variable_star)
+    x, y = _pixel_of(small_cube, coord)
+    for nx, ny in ((5, 5), (4, 6), (10, 3), (1, 1)):
+        tpf = _cut(small_cube, coord, [nx, ny])
+        x0, y0 = _corner(tpf)
+        assert (x0, y0) == (int(np.round(x - (nx - 1) / 2)), int(np.round(y - (ny - 1) / 2)))
+        assert abs(x0 + (nx - 1) / 2 - x) <= 0.5 and abs(y0 + (ny - 1) / 2 - y) <= 0.5
 
 
 # ------------------------------------------------------------------------------ sizes
@@ -134,7 +144,7 @@ def test_default_name_and_output_path(small_sector, small_cube, tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     path = CutoutFactory().cube_cut(small_cube, coord, [4, 3])
     base = os.path.basename(small_cube)[: -len("-cube.fits")]
-    expected = f"{base}_{float(coord.ra.deg)!r}_{float(coord.dec.deg)!r}_4x3_astrocut.fits"
+    expected = f"{base}_{float(coord.ra.deg):.6f}_{float(coord.dec.deg):.6f}_4x3_astrocut.fits"
     assert os.path.basename(path) == expected
     assert os.path.isfile(tmp_path / expected)
     with open_cube(small_cube) as cube:
@@ -212,7 +222,8 @@ def test_partial_overlap_is_padded(small_sector, small_cube):
         ys, xs = np.mgrid[0:8, 0:8]
         on = (xs + x0 >= 0) & (xs + x0 < n_cols) & (ys + y0 >= 0) & (ys + y0 < n_rows)
         assert 0 < on.sum() < 64
-        np.testing.assert_array_equal(aperture, on.astype(np.int32))
+        np.testing.assert_array_equal(aperture & 1, on.astype(np.int32))
+        assert np.all(aperture[~on] == 0)
         assert np.all(np.isnan(flux[:, ~on])) and np.all(np.isnan(tpf[1].data["FLUX_ERR"][:, ~on]))
         assert np.all(np.isfinite(flux[:, on]))
         with fits.open(small_cube) as hdulist:
@@ -380,14 +391,18 @@ def test_same_as_reference_tool(small_sector, small_cube, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     paths = json.loads(done.stdout.strip().splitlines()[-1])
     for (ra, dec, size), reference_path in zip(cuts, paths):
-        ours = _cut(small_cube, f"{ra} {dec}", size)
+        # The reference's pixels and the FFI's times (the defaults centre the stamp and move
+        # the time to the target, issue 13).
+        ours = _cut(small_cube, f"{ra} {dec}", size, placement="reference",
+                    time_correction="ffi")
         target = SkyCoord(ra, dec, unit="deg")
         with fits.open(reference_path) as reference:
             for column in ("TIME", "FLUX", "FLUX_ERR", "QUALITY"):
                 np.testing.assert_array_equal(ours[1].data[column], reference[1].data[column],
                                               err_msg=column)
             assert ours[2].data.shape == reference[2].data.shape
-            np.testing.assert_array_equal(ours[2].data, reference[2].data)
+            # The reference's 1/0 is our bit 1 (collected); bits 2 and 4 are ours.
+            np.testing.assert_array_equal(ours[2].data & 1, reference[2].data)
             # Same pixels: both linear WCSs put the target on the same stamp position.
             from astropy.wcs import WCS
 
@@ -445,7 +460,7 @@ def test_reads_stacks_made_by_the_reference_tool(small_sector, tmp_path):
         cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     reference_cube, reference_tpf = json.loads(done.stdout.strip().splitlines()[-1])
-    ours = _cut(reference_cube, target, [6, 5])
+    ours = _cut(reference_cube, target, [6, 5], placement="reference", time_correction="ffi")
     with fits.open(reference_tpf) as reference:
         for column in ("TIME", "TIMECORR", "FLUX", "FLUX_ERR", "QUALITY"):
             np.testing.assert_array_equal(ours[1].data[column], reference[1].data[column],

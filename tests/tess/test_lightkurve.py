@@ -45,7 +45,8 @@ def test_light_curve_follows_the_variable_star(variable_tpf, small_sector):
     lc = tpf.to_lightcurve(aperture_mask=mask)
     assert len(lc) == len(small_sector.files)
     expected = star.flux_at(np.asarray(tpf.time.value))
-    np.testing.assert_allclose(tpf.time.value, small_sector.times, atol=1e-9, rtol=0)
+    # TIME is the target's (issue 13): within a second of the FFI's near the reference pixel.
+    np.testing.assert_allclose(tpf.time.value, small_sector.times, atol=1 / 86400, rtol=0)
     correlation = np.corrcoef(np.asarray(lc.flux.value), expected)[0, 1]
     assert correlation > 0.95
     full = tpf.to_lightcurve(aperture_mask="all")

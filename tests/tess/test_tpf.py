@@ -79,13 +79,27 @@ def test_hdus_and_columns(tpf_path, small_sector):
         assert tpf[2].header["BITPIX"] == 32
 
 
-def test_time_quality_and_files_come_from_the_table(tpf_path, table, small_sector):
+def test_time_quality_and_files_come_from_the_table(tpf_path, table, small_sector, small_cube,
+                                                   target):
     rows, _ = table
+    # time_correction="ffi": the FFI's own times.
+    ffi = CutoutFactory().cube_cut(small_cube, target, [7, 5], memory_only=True,
+                                   time_correction="ffi")
+    np.testing.assert_array_equal(ffi[1].data["TIME"], (rows["TSTART"] + rows["TSTOP"]) / 2)
+    np.testing.assert_array_equal(ffi[1].data["TIMECORR"], rows["BARYCORR"].astype(np.float32))
+    assert ffi[1].header["TCORRTYP"] == "FFI"
     with fits.open(tpf_path) as tpf:
         data = tpf[1].data
-        np.testing.assert_array_equal(data["TIME"], (rows["TSTART"] + rows["TSTOP"]) / 2)
-        np.testing.assert_allclose(data["TIME"], small_sector.times, rtol=0, atol=1e-9)
-        np.testing.assert_array_equal(data["TIMECORR"], rows["BARYCORR"].astype(np.float32))
+        # The default moves TIME and TIMECORR by the same amount toward the target (well
+        # under a second this close to the FFI's reference pixel).
+        delta = data["TIME"] - (rows["TSTART"] + rows["TSTOP"]) / 2
+        np.testing.assert_allclose(data["TIMECORR"] - rows["BARYCORR"], delta, rtol=0,
+                                   atol=1e-7)
+        assert 0 < np.max(np.abs(delta)) * 86400 < 1.0
+        assert tpf[1].header["TCORRTYP"] == "TARGET"
+        assert tpf[1].header["BTC_DMAX"] == pytest.approx(np.max(np.abs(delta)) * 86400,
+                                                          rel=1e-6)
+        np.testing.assert_allclose(data["TIME"], small_sector.times, rtol=0, atol=1 / 86400)
         np.testing.assert_array_equal(data["QUALITY"], rows["DQUALITY"])
         assert data["QUALITY"].any()  # the simulator flags a few frames
         ffiindex = [fits.getval(f, "FFIINDEX", 0) for f in small_sector.files]
@@ -132,7 +146,7 @@ def test_pixels_header_wcs_and_physical_keys(tpf_path, small_cube, target):
         with TessCube.open(small_cube) as opened:
             x, y = opened.wcs.all_world2pix([[target.ra.deg, target.dec.deg]], 0)[0]
             wcs_ffi = opened.info.wcs_ffi
-        x0, y0 = int(np.round(x - 7 / 2)), int(np.round(y - 5 / 2))
+        x0, y0 = int(np.round(x - (7 - 1) / 2)), int(np.round(y - (5 - 1) / 2))  # centred
         assert (header["1CRV5P"], header["2CRV5P"]) == (x0 + 1, y0 + 1)
         assert (header["1CRP5P"], header["2CRP5P"]) == (1, 1)
         assert header["WCS_FFI"] == wcs_ffi
@@ -223,14 +237,14 @@ def test_wcs_misfit_grows_with_stamp_size_near_a_corner(scale):
         f"{s:4d}  {m * 3600:.3g}  {g * 3600:.3g}" for s, m, g in results), sep="\n")
 
 
-def test_no_checksum_cards_and_astropy_checks_pass(tpf_path):
-    # CHECKSUM/DATASUM are optional in FITS; the writer leaves them out (see tpf.py).
+def test_checksum_cards_on_every_hdu_and_astropy_checks_pass(tpf_path):
+    # CHECKSUM/DATASUM as SPOC writes them, summed by the writer (checksum.py).
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with fits.open(tpf_path, checksum=True) as tpf:
             for hdu in tpf:
-                assert "CHECKSUM" not in hdu.header and "DATASUM" not in hdu.header
-                assert hdu.verify_checksum() == 2 and hdu.verify_datasum() == 2
+                assert "CHECKSUM" in hdu.header and "DATASUM" in hdu.header
+                assert hdu.verify_checksum() == 1 and hdu.verify_datasum() == 1
                 hdu.data
 
 

@@ -120,6 +120,52 @@ class TimeCorrection:
         return cards
 
 
+@attrs.frozen
+class CubeTimes:
+    """What every target of one cube shares: the FFI times, the Earth's positions at them and
+    the FFI's reference point (:func:`prepare`); :func:`apply` finishes per target."""
+
+    time: np.ndarray
+    barycorr: np.ndarray
+    finite: np.ndarray
+    positions: np.ndarray  # (n_finite, 3) metres
+    reference: tuple
+    reference_pixel: tuple
+    reference_source: str
+    reference_delay: np.ndarray  # days, toward the reference point
+
+
+def prepare(time, barycorr, wcs, ffi_values, image_shape):
+    """:class:`CubeTimes` for FFI mid-times ``time`` (BTJD) and ``barycorr`` (days)."""
+    time = np.asarray(time, dtype=np.float64)
+    barycorr = np.asarray(barycorr, dtype=np.float64)
+    x, y, source = reference_pixel(ffi_values, image_shape)
+    ref_ra, ref_dec = (float(v) for v in wcs.celestial.all_pix2world([[x, y]], 0)[0])
+    finite = np.isfinite(time) & np.isfinite(barycorr)
+    # The ephemeris at the spacecraft's (uncorrected) time; a few minutes do not matter.
+    positions = (earth_positions((time - barycorr)[finite]) if finite.any()
+                 else np.zeros((0, 3)))
+    return CubeTimes(time=time, barycorr=barycorr, finite=finite, positions=positions,
+                     reference=(ref_ra, ref_dec), reference_pixel=(x + 1.0, y + 1.0),
+                     reference_source=source,
+                     reference_delay=romer_delay(positions, ref_ra, ref_dec))
+
+
+def apply(cube_times, target, mode="target"):
+    """The target's :class:`TimeCorrection` (``target`` a SkyCoord)."""
+    check_mode(mode)
+    target_radec = (float(target.icrs.ra.deg), float(target.icrs.dec.deg))
+    delta = np.zeros_like(cube_times.time)
+    if mode == "target" and len(cube_times.positions):
+        delta[cube_times.finite] = (romer_delay(cube_times.positions, *target_radec)
+                                    - cube_times.reference_delay)
+    return TimeCorrection(mode=mode, time=cube_times.time + delta,
+                          timecorr=cube_times.barycorr + delta, delta=delta,
+                          target=target_radec, reference=cube_times.reference,
+                          reference_pixel=cube_times.reference_pixel,
+                          reference_source=cube_times.reference_source)
+
+
 def correct_times(time, barycorr, target, wcs, ffi_values, image_shape, mode="target"):
     """The target's ``TIME`` and ``TIMECORR`` from the FFI's, as a :class:`TimeCorrection`.
 
@@ -128,19 +174,4 @@ def correct_times(time, barycorr, target, wcs, ffi_values, image_shape, mode="ta
     the FFI's reference pixel; ``ffi_values`` that FFI's header values.
     """
     check_mode(mode)
-    time = np.asarray(time, dtype=np.float64)
-    barycorr = np.asarray(barycorr, dtype=np.float64)
-    x, y, source = reference_pixel(ffi_values, image_shape)
-    ref_ra, ref_dec = (float(v) for v in wcs.celestial.all_pix2world([[x, y]], 0)[0])
-    target_radec = (float(target.icrs.ra.deg), float(target.icrs.dec.deg))
-    delta = np.zeros_like(time)
-    if mode == "target":
-        finite = np.isfinite(time) & np.isfinite(barycorr)
-        if finite.any():
-            # The ephemeris at the spacecraft's (uncorrected) time; seconds do not matter.
-            positions = earth_positions((time - barycorr)[finite])
-            delta[finite] = (romer_delay(positions, *target_radec)
-                             - romer_delay(positions, ref_ra, ref_dec))
-    return TimeCorrection(mode=mode, time=time + delta, timecorr=barycorr + delta, delta=delta,
-                          target=target_radec, reference=(ref_ra, ref_dec),
-                          reference_pixel=(x + 1.0, y + 1.0), reference_source=source)
+    return apply(prepare(time, barycorr, wcs, ffi_values, image_shape), target, mode)

@@ -186,7 +186,7 @@ def _build(request, cube_file):
     primary = primary_header(
         read_primary_header(first.path), mission_keywords(expected, sector, infos),
         {key: (last.values.get(key), last.comments.get(key, "")) for key in ("TSTOP", "DATE-END")},
-        _today())
+        _today(), origin=request.mission_options.get("origin"))
     table = table_hdu(new_columns(infos), [ffi_row(info) for info in infos],
                        [info.name for info in infos])
     sources = tuple(_source(info) for info in infos)
@@ -308,7 +308,10 @@ def _update(request, cube_file, target, handle):
         earliest = read_primary_header(infos[merge.first_new].path)
     else:
         earliest = primary
-    new_primary = primary_header(earliest, mission, last, _today())
+    # An update keeps the cube's ORIGIN unless the caller names a new one.
+    origin = (request.mission_options.get("origin")
+              or (primary.get("ORIGIN") if "ORIGIN" in primary else None))
+    new_primary = primary_header(earliest, mission, last, _today(), origin=origin)
     if earliest is not primary:
         # The header now comes from a new, earlier FFI: keep the cube's update history.
         for line in primary.get("HISTORY", []):

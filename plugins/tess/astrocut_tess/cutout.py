@@ -29,6 +29,7 @@ from astrocut.errors import InvalidInputError
 from astrocut.geometry import overlap, stamp_window
 from astrocut.models import CubeCutout
 
+from . import science
 from .cards import cached_card
 from .cubefile import open_cube_file, read_layout
 from .keywords import FILE_COLUMN, VALID_CTYPE2, is_wcs_input
@@ -69,14 +70,15 @@ class CubeInfo:
 
 
 def tpf_name(cube_file, center, shape):
-    """``<cube base>_<ra>_<dec>_<nx>x<ny>_astrocut.fits`` as in the documented examples."""
+    """``<cube base>_<ra>_<dec>_<nx>x<ny>_astrocut.fits`` as in the documented examples, RA
+    and Dec with 6 decimals (0.0036 arcsec), as image cutouts and 1.x's legacy names."""
     name = os.path.basename(os.fspath(cube_file).split("?")[0].rstrip("/"))
     for suffix in ("-cube.fits", ".fits"):
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break
     ny, nx = shape
-    return f"{name}_{float(center.ra.deg)!r}_{float(center.dec.deg)!r}_{nx}x{ny}_astrocut.fits"
+    return f"{name}_{float(center.ra.deg):.6f}_{float(center.dec.deg):.6f}_{nx}x{ny}_astrocut.fits"
 
 
 class TessCube:
@@ -187,7 +189,8 @@ class TessCube:
     def window(self, request):
         """``(corner, (ny, nx))`` of the stamp ``request`` asks for (no data read)."""
         return stamp_window(self.wcs, request.center, request.size, self.info.image_shape,
-                            source=self.path)
+                            source=self.path, placement=request.placement,
+                            limit_rounding_method=request.limit_rounding_method)
 
     def read_stamp(self, corner, shape, frames=None):
         """Flux, uncertainty and aperture of a stamp; pixels off the image are NaN / 0.
@@ -298,8 +301,11 @@ class TessCube:
             flux, flux_err, aperture = self.read_stamp(corner, shape, (first, stop))
             flux, flux_err = bin_stamp(flux, flux_err, selection)
             info = selected_info(self.info, first, stop, selection)
+        # Per-target time, the pipeline aperture and the optional background (science.py).
+        flux, aperture, extra = science.enrich(info, self.wcs, request, corner, flux,
+                                               flux_err, aperture > 0)
         metadata = {"cube": info, "ffi_type": ffi_type,
-                    "frames_selected": selection is not None}
+                    "frames_selected": selection is not None, **extra}
         return CubeCutout(flux=flux, flux_err=flux_err, aperture=aperture, corner=corner,
                           image_wcs=self.wcs, center=request.center, source=self.path,
                           source_kind=CUBE_PRODUCT, metadata=metadata)

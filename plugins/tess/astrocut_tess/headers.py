@@ -21,18 +21,19 @@ def _set(header, keyword, value, comment):
         header[keyword] = (value, comment)
 
 
-def primary_header(earliest, mission, last, date):
+def primary_header(earliest, mission, last, date, origin=None):
     """The cube's primary header.
 
     ``earliest`` is the primary header of the earliest FFI, ``mission`` a dict with SECTOR,
     CAMERA, CCD as ``(value, comment)``, ``last`` a dict with TSTOP and DATE-END likewise,
-    ``date`` the DATE value (see :func:`astrocut_tess.keywords.utc_date`).
+    ``date`` the DATE value (see :func:`astrocut_tess.keywords.utc_date`), ``origin`` the
+    ORIGIN (an archive's name, e.g. 'STScI/MAST'; by default this project's).
     """
     header = earliest.copy()
     header.remove("CHECKSUM", ignore_missing=True)
     if "EXTEND" not in header:
         header.insert("NAXIS", ("EXTEND", True, "file contains extensions"), after=True)
-    _set(header, "ORIGIN", ORIGIN, ORIGIN_COMMENT)
+    _set(header, "ORIGIN", origin or ORIGIN, ORIGIN_COMMENT)
     _set(header, "DATE", date, "file creation date.")
     for keyword, (value, comment) in list(mission.items()) + list(last.items()):
         if value is None:

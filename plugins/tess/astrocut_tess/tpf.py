@@ -16,9 +16,9 @@ needs ~3 ms per target. The FITS layout of a TPF is fixed, so the writer
 Every card image is made by astropy (:mod:`astrocut_tess.cards`); the keyword tables
 (which keywords, in which order, with which comments) are in :mod:`astrocut_tess.keywords`.
 
-No CHECKSUM/DATASUM cards are written: the FITS standard does not require them, and astropy
-computes them only through whole HDU objects (``add_checksum``, ~6 ms a TPF), not for the
-pieces this writer assembles.
+Every HDU ends with CHECKSUM/DATASUM cards, summed with numpy over the bytes
+(:mod:`astrocut_tess.checksum`; astropy sums only whole HDU objects, ~6 ms a TPF). The
+per-target time, aperture and target keywords come from :mod:`astrocut_tess.science`.
 
 The result is checked against astropy, ``fitsverify`` and lightkurve by the tests.
 """
@@ -31,6 +31,7 @@ import numpy as np
 
 from astrocut.output import atomic_path
 
+from . import checksum, science
 from .cards import cached_card, card_image, header_bytes, keyed
 from .keywords import (FITTED_WCS, LOGICAL, MISSION_COMMENTS, ORIGIN, ORIGIN_COMMENT,
                        PIXELS_FROM_FFI, TARGET_KEYS, TIME_KEYS, TPF_CREATOR,
@@ -43,10 +44,12 @@ __all__ = ["card_image", "cached_card", "linear_wcs_terms", "tpf_parts", "tpf_by
 _PIXEL_COLUMNS = (4, 5, 6, 7, 8)  # RAW_CNTS, FLUX, FLUX_ERR, FLUX_BKG, FLUX_BKG_ERR
 
 def _hdu(cards, data):
-    """An HDU's pieces: header bytes, data (any contiguous buffer, not copied), padding."""
+    """An HDU's pieces: header bytes (signed), data (any contiguous buffer, not copied),
+    padding."""
     view = memoryview(data).cast("B")
     size = view.nbytes
-    return header_bytes(cards), view, bytes(padded(size) - size)
+    header = checksum.sign(header_bytes(list(cards) + checksum.checksum_cards()), view)
+    return header, view, bytes(padded(size) - size)
 
 
 # ------------------------------------------------------------------------ per-cube parts
@@ -55,6 +58,7 @@ class _CubeTemplate:
     """Header cards and columns shared by every TPF cut from one cube."""
 
     def __init__(self, info, ffi_type):
+        self.info = info
         self.primary = _primary_cards(info, ffi_type)
         self.ra_index = self.primary.index(None)
         self.dec_index = self.ra_index + 1
@@ -174,6 +178,7 @@ def _pixels_tail_cards(info):
         if key in LOGICAL and value in (0, 1):
             value = bool(value)  # cubes store the FFI's logical keywords as integers
         cards.append(cached_card(key, value, comment))
+    cards.extend(science.readout_delay_cards(ffi))
     cards.append(cached_card("WCS_FFI", info.wcs_ffi, "FFI used for cutout WCS"))
     return cards
 
@@ -347,8 +352,9 @@ def tpf_parts(cutout):
     column_wcs, aperture_wcs = _wcs_cards(fitted, cutout.corner)
     fit_cards = _fit_cards(fitted)
 
+    metadata = cutout.metadata
     # PRIMARY
-    primary = list(template.primary)
+    primary = science.set_target_cards(template.primary, metadata)
     center = cutout.center
     primary[template.ra_index] = card_image("RA_OBJ", float(center.ra.deg),
                                             "[deg] right ascension")
@@ -363,15 +369,22 @@ def tpf_parts(cutout):
         if index in _PIXEL_COLUMNS:
             for key, image in column_wcs:
                 cards.append(keyed(key.replace("4", str(index), 1), image))
-    cards.extend(template.pixels_tail)
+    tail = template.pixels_tail
+    backapp = science.backapp_card(metadata)
+    if backapp is not None:
+        tail = [backapp if image.startswith("BACKAPP ") else image for image in tail]
+    cards.extend(tail)
+    cards.extend(science.pixels_cards(metadata))
     cards.extend(fit_cards)
     rows = parts.rows.copy()
     rows["FLUX"] = cutout.flux
     rows["FLUX_ERR"] = cutout.flux_err
+    science.fill_rows(rows, metadata)
     hdus.append(_hdu(cards, rows))
 
     # APERTURE
     cards = list(parts.aperture_head)
+    cards.extend(science.aperture_cards(template.info, cutout))
     cards.extend(aperture_wcs)
     cards.extend(fit_cards)
     aperture = np.ascontiguousarray(cutout.aperture, dtype=">i4")

@@ -106,6 +106,9 @@ def _image_cards(frame, kind):
         ("MJD-OBS", frame["mjd_obs"], "[d] TSTART as UTC modified Julian date"),
         ("MJD-END", frame["mjd_end"], "[d] TSTOP as UTC modified Julian date"),
         ("BARYCORR", frame["barycorr"], "[d] barycentric time correction"),
+        # SPOC names the pixel BARYCORR was computed for; here the one at CRVAL.
+        ("BTC_PIX1", frame["btc_pix1"], "reference col for barycentric time correction"),
+        ("BTC_PIX2", frame["btc_pix2"], "reference row for barycentric time correction"),
         ("DEADC", frame["deadc"], "deadtime correction"),
         ("TIMEPIXR", 0.5, "bin time beginning=0 middle=0.5 end=1"),
         ("TIERRELA", 1.16e-05, "[d] relative time error"),
@@ -118,6 +121,8 @@ def _image_cards(frame, kind):
         ("BACKAPP", False, "background is subtracted"),
         ("DEADAPP", True, "deadtime applied"),
         ("VIGNAPP", True, "vignetting or collimator correction applied"),
+        # SPOC keys the readout delay by camera and CCD.
+        (f"TMOFST{camera}{ccd}", 1.99, f"(s) readout delay for camera {camera} and ccd {ccd}"),
     ]
     for letter, value in zip("ABCD", _GAINS, strict=True):
         cards.append((f"GAIN{letter}", value, f"[electrons/count] CCD output {letter} gain"))

@@ -184,6 +184,7 @@ def simulate_ffis(output_dir, n_ffi=20, size=FULL_SIZE, *, sector=1, camera=1, c
             "livetime": float((tstop[i] - tstart[i]) * deadc),
             "exposure": float((tstop[i] - tstart[i]) * deadc),
             "barycorr": float(barycorr[i]), "deadc": deadc,
+            "btc_pix1": float(wcs_header["CRPIX1"]), "btc_pix2": float(wcs_header["CRPIX2"]),
             "num_frm": num_frm, "nreadout": nreadout, "timedel": timedel,
         }
         name = (f"tess{_timestamp(date_end[i])}-s{sector:04d}-{camera}-{ccd}"
