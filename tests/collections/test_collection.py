@@ -43,7 +43,7 @@ def holds(path, coord, nx, ny):
     """Whether a stamp of nx x ny centred on coord has a pixel on the cube's image."""
     wcs, (rows, cols) = truth_wcs(path)
     x, y = wcs.all_world2pix([[coord.ra.deg, coord.dec.deg]], 0)[0]
-    x0, y0 = round(x - nx / 2), round(y - ny / 2)
+    x0, y0 = round(x - (nx - 1) / 2), round(y - (ny - 1) / 2)  # centred, as cube_cut places it
     return x0 < cols and x0 + nx > 0 and y0 < rows and y0 + ny > 0
 
 

@@ -31,7 +31,7 @@ def sector(tmp_path_factory):
 def cube(sector, tmp_path_factory):
     path = tmp_path_factory.mktemp("science_cube") / "s14-cube.fits"
     return CubeFactory().make_cube(sector.files, str(path), verbose=False,
-                                   origin="STScI/MAST")
+                                   mission_options={"origin": "STScI/MAST"})
 
 
 def _sky(cube, x, y):
