@@ -157,7 +157,8 @@ def legacy_cutout_name(cube, cube_file, center, shape):
     ny, nx = shape
     default = default_cutout_name(cube, center, shape)
     for seed_tail in (f"_{float(center.ra.deg)!r}_{float(center.dec.deg)!r}_{nx}x{ny}_astrocut.fits",
-                      f"_{center.ra.deg:.6f}_{center.dec.deg:.6f}_{nx}x{ny}_astrocut.fits"):
+                      f"_{round(float(center.ra.deg), 6)!r}_{round(float(center.dec.deg), 6)!r}"
+                      f"_{nx}x{ny}_astrocut.fits"):
         if default.endswith(seed_tail) and len(default) > len(seed_tail):
             base = default[: -len(seed_tail)]
             break

@@ -144,7 +144,8 @@ def test_default_name_and_output_path(small_sector, small_cube, tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     path = CutoutFactory().cube_cut(small_cube, coord, [4, 3])
     base = os.path.basename(small_cube)[: -len("-cube.fits")]
-    expected = f"{base}_{float(coord.ra.deg):.6f}_{float(coord.dec.deg):.6f}_4x3_astrocut.fits"
+    ra, dec = round(float(coord.ra.deg), 6), round(float(coord.dec.deg), 6)
+    expected = f"{base}_{ra!r}_{dec!r}_4x3_astrocut.fits"
     assert os.path.basename(path) == expected
     assert os.path.isfile(tmp_path / expected)
     with open_cube(small_cube) as cube:

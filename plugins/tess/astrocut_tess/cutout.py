@@ -71,14 +71,16 @@ class CubeInfo:
 
 def tpf_name(cube_file, center, shape):
     """``<cube base>_<ra>_<dec>_<nx>x<ny>_astrocut.fits`` as in the documented examples, RA
-    and Dec with 6 decimals (0.0036 arcsec), as image cutouts and 1.x's legacy names."""
+    and Dec rounded to 6 decimals (0.0036 arcsec; the seed docs' ``img_251.51_32.36_...``
+    keeps its short form, where a computed position gave 16 digits)."""
     name = os.path.basename(os.fspath(cube_file).split("?")[0].rstrip("/"))
     for suffix in ("-cube.fits", ".fits"):
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break
     ny, nx = shape
-    return f"{name}_{float(center.ra.deg):.6f}_{float(center.dec.deg):.6f}_{nx}x{ny}_astrocut.fits"
+    ra, dec = round(float(center.ra.deg), 6), round(float(center.dec.deg), 6)
+    return f"{name}_{ra!r}_{dec!r}_{nx}x{ny}_astrocut.fits"
 
 
 class TessCube:
