@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from . import remote
-from .cubes import cut_options, cut_from_cube, default_cutout_name, open_cube
+from .cubes import cut_options, target_keywords, cut_from_cube, default_cutout_name, open_cube
 from .dispatch import check_input, file_list_argument, write_cutouts
 from . import runner
 from .errors import AstrocutError, InvalidInputError, WorkerError
@@ -60,7 +60,7 @@ def read_targets(targets, cutout_size=None):
             size = _row_size(row, columns, cutout_size)
             name = str(row[columns["name"]]) if "name" in columns else str(index)
             rows.append({"name": name, "coordinates": f"{row[columns['ra']]} {row[columns['dec']]}",
-                         "size": size, "target": _keywords(row, keywords)})
+                         "size": size, "target": target_keywords(row, keywords)})
         return rows
     try:
         items = list(targets)
@@ -68,21 +68,6 @@ def read_targets(targets, cutout_size=None):
         raise InvalidInputError("targets must be a Table, a CSV path or a list of positions") from None
     return [{"name": str(index), "coordinates": item, "size": cutout_size}
             for index, item in enumerate(items)]
-
-
-def _keywords(row, names):
-    out = {}
-    for name in names:
-        value = row[name]
-        if np.ma.is_masked(value):
-            continue
-        value = value.item() if hasattr(value, "item") else value
-        if isinstance(value, bytes):
-            value = value.decode("ascii", "replace")
-        if isinstance(value, str) and not value.strip():
-            continue
-        out[name.upper()] = value
-    return out
 
 
 def _row_size(row, columns, default):

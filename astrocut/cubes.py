@@ -142,6 +142,22 @@ def cut_options(placement="center", limit_rounding_method="round", time_correcti
     return placement, limit_rounding_method.lower(), options
 
 
+def target_keywords(row, names):
+    """A targets-table row's header keywords: the named columns, upper-cased, blanks left out."""
+    out = {}
+    for name in names:
+        value = row[name]
+        if np.ma.is_masked(value):
+            continue
+        value = value.item() if hasattr(value, "item") else value
+        if isinstance(value, bytes):
+            value = value.decode("ascii", "replace")
+        if isinstance(value, str) and not value.strip():
+            continue
+        out[name.upper()] = value
+    return out
+
+
 def default_cutout_name(cube, center, shape):
     """The cube plugin's file name for a cutout at ``center`` of ``(ny, nx)`` ``shape``."""
     return cube.default_name(center, shape)
