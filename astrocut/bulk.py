@@ -369,8 +369,9 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
                       output_path, started_wall)
     table = _result_table(results, len(rows), rows, aborted)
     failed = int(np.sum(table["status"] != "ok"))
-    progress.say(f"{len(rows) - failed} of {len(rows)} targets written to {output_path} in "
-                 f"{time.perf_counter() - started:.1f} s; {failed} failed")
+    if not aborted:  # an aborted batch is reported once, by the caller, with its cause
+        progress.say(f"{len(rows) - failed} of {len(rows)} targets written to {output_path} "
+                     f"in {time.perf_counter() - started:.1f} s; {failed} failed")
     return table
 
 

@@ -11,6 +11,7 @@ import signal
 import sys
 import warnings
 
+from . import runner
 from .errors import AstrocutError, Interrupted, InvalidInputError
 
 
@@ -319,17 +320,22 @@ def _sigterm_interrupts():
     stopped. Outside the main thread (the CLI called from a thread) signals cannot be caught.
     """
     def interrupt(signum, frame):
-        raise Interrupted(signum)
+        runner.note_signal(signum)
+        raise KeyboardInterrupt() if signum == signal.SIGINT else Interrupted(signum)
 
+    runner.clear_signals()
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = {number: signal.signal(number, interrupt)
+                    for number in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        runner.clear_signals()
 
 
 def main(argv=None):

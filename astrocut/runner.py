@@ -24,6 +24,33 @@ from .errors import InvalidInputError, WorkerError
 #: Submitted-but-uncollected tasks by default: enough to keep a few dozen workers busy.
 DEFAULT_IN_FLIGHT = 64
 
+# Signals the command line has turned into interrupts. Python runs a signal handler between
+# bytecodes, and an exception it raises inside a destructor (astropy's FITS_rec.__del__ runs
+# often) is printed and dropped; so the handler also notes the signal here and the batch
+# raises it again after the next task, instead of running to its end.
+_noted_signals = []
+
+
+def note_signal(signal_number):
+    """Remember that ``signal_number`` asked this process to stop (see :func:`stop_if_signalled`)."""
+    _noted_signals.append(signal_number)
+
+
+def clear_signals():
+    _noted_signals.clear()
+
+
+def stop_if_signalled():
+    """Raise the interrupt of a noted signal that was not raised (or was swallowed) yet."""
+    if _noted_signals:
+        import signal
+
+        from .errors import Interrupted
+
+        number = _noted_signals[-1]
+        clear_signals()
+        raise KeyboardInterrupt() if number == signal.SIGINT else Interrupted(number)
+
 
 def check_executor(executor, parameter="executor"):
     """Return ``executor`` if it can take tasks (``None`` means this process), else raise."""
@@ -63,6 +90,7 @@ def run(tasks, executor=None, max_in_flight=None, ordered=True, on_result=None):
         results[index] = result
         if on_result is not None:
             on_result(index, result)
+        stop_if_signalled()
 
     if executor is None:
         for index, (function, args) in enumerate(tasks):

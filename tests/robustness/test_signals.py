@@ -55,6 +55,14 @@ def data(tmp_path_factory):
     return dict(root=str(root), ffis=list(sector.files), cube=cube, targets=str(targets))
 
 
+@pytest.fixture(scope="module")
+def long_build(tmp_path_factory):
+    """150 FFIs of 400x400: a pooled build whose band phase lasts about half a second even
+    on a quiet machine, so a signal sent once its .part file exists lands inside it."""
+    root = tmp_path_factory.mktemp("long-build")
+    return list(simulate_ffis(root / "ffis", n_ffi=150, size=(400, 400), seed=7).files)
+
+
 def _astrocut(args, cwd):
     return subprocess.Popen([sys.executable, "-m", "astrocut"] + args, cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -163,7 +171,6 @@ def _interrupt(args, cwd, watch, sig):
     """Run ``astrocut args``, send ``sig`` to its group once ``watch`` holds a .part file."""
     process = _astrocut(args, cwd=cwd)
     _wait_for(lambda: H.part_files(watch) or process.poll() is not None, 60, "the .part file")
-    time.sleep(0.1)  # into the band tasks, which the workers run
     workers = _children(process.pid)
     os.killpg(process.pid, sig)
     sent = time.monotonic()
@@ -180,10 +187,10 @@ def _interrupt(args, cwd, watch, sig):
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
                          ids=["SIGINT", "SIGTERM"])
-def test_interrupting_a_pooled_cube_build(data, tmp_path, sig, code):
+def test_interrupting_a_pooled_cube_build(long_build, tmp_path, sig, code):
     cube = tmp_path / "new-cube.fits"
     returncode, stderr, took = _interrupt(
-        ["cube", *data["ffis"], "-o", str(cube), "--workers", "2", "--max-memory", "1e-6",
+        ["cube", *long_build, "-o", str(cube), "--workers", "2", "--max-memory", "1e-6",
          "--quiet"], str(tmp_path), tmp_path, sig)
     print(f"exit {returncode} {took:.2f} s after {sig.name}: {stderr!r}")
     assert returncode == code, stderr
@@ -194,14 +201,14 @@ def test_interrupting_a_pooled_cube_build(data, tmp_path, sig, code):
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
                          ids=["SIGINT", "SIGTERM"])
-def test_interrupting_a_pooled_append_keeps_the_old_cube(data, tmp_path, sig, code):
+def test_interrupting_a_pooled_append_keeps_the_old_cube(long_build, tmp_path, sig, code):
     from astrocut import CubeFactory
 
     cube = str(tmp_path / "grow-cube.fits")
-    CubeFactory().make_cube(data["ffis"][:20], cube, verbose=False)
+    CubeFactory().make_cube(long_build[:40], cube, verbose=False)
     digest = H.file_hash(cube)
     returncode, stderr, took = _interrupt(
-        ["cube", "--append", *data["ffis"][20:], "-o", cube, "--workers", "2",
+        ["cube", "--append", *long_build[40:], "-o", cube, "--workers", "2",
          "--max-memory", "1e-6", "--quiet"], str(tmp_path), tmp_path, sig)
     print(f"exit {returncode} {took:.2f} s after {sig.name}: {stderr!r}")
     assert returncode == code, stderr
