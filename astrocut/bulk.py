@@ -365,11 +365,10 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
                              cut),
                             executor, progress)
     if aborted:
-        _find_written(results, rows, [i for chunk in chunks for i in chunk], cube_file,
-                      output_path, started_wall)
+        _find_written(results, rows, sum(chunks, []), cube_file, output_path, started_wall)
     table = _result_table(results, len(rows), rows, aborted)
-    failed = int(np.sum(table["status"] != "ok"))
     if not aborted:  # an aborted batch is reported once, by the caller, with its cause
+        failed = int(np.sum(table["status"] != "ok"))
         progress.say(f"{len(rows) - failed} of {len(rows)} targets written to {output_path} "
                      f"in {time.perf_counter() - started:.1f} s; {failed} failed")
     return table

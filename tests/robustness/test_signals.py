@@ -147,8 +147,10 @@ def test_kill_9_of_cut_targets_leaves_no_worker_and_no_new_tpf(data, tmp_path):
     time.sleep(1.0)
     assert _tpfs(out) == written, "TPFs kept appearing after the workers were gone"
     assert len(written) < N_TARGETS
-    # A worker stopped this way unwinds its task, so its own .part file is removed too.
-    assert H.part_files(out) == []
+    # A worker stopped this way unwinds its task and removes its own .part file; one that
+    # the death signal catches in the middle of a write may leave its own (the issue's
+    # bound: at most the workers' own temporary files).
+    assert len(H.part_files(out)) <= len(workers)
 
 
 def test_kill_9_of_a_pooled_cube_build_leaves_no_worker(data, tmp_path):
