@@ -39,7 +39,8 @@ LAWSON_GAP = 0.03
 _GRID = 12
 
 
-def _linear_tan(crval, crpix, cd):
+def linear_tan(crval, crpix, cd):
+    """An ICRS TAN WCS with reference pixel ``crpix`` (1-based), ``crval`` (deg) and ``cd``."""
     from astropy.wcs import WCS
 
     wcs = WCS(naxis=2)
@@ -208,7 +209,7 @@ def fit_linear_wcs(wcs, corner, shape):
     shift = coefficients[-1]  # plane position of the stamp centre
     center_offset = np.linalg.solve(cd, shift)  # stamp centre - CRPIX, in pixels
     crpix = np.array([(nx - 1) / 2 + 1, (ny - 1) / 2 + 1]) - center_offset
-    fitted = _linear_tan(crval, crpix, cd)
+    fitted = linear_tan(crval, crpix, cd)
 
     # What the fitted WCS gives at every pixel, in the same tangent plane (it is a TAN WCS
     # with this tangent point), compared on the sphere.

@@ -27,20 +27,8 @@ class LocalReader:
 
     def readinto(self, view, offset):
         """Fill ``view`` from ``offset``; a file that ends early is InvalidInputError."""
-        fd = self._file.fileno()
-        done, total = 0, len(view)
-        while done < total:
-            if hasattr(os, "preadv"):
-                count = os.preadv(fd, [view[done:]], offset + done)
-            else:  # pragma: no cover - platforms without preadv
-                chunk = os.pread(fd, total - done, offset + done)
-                count = len(chunk)
-                view[done:done + count] = chunk
-            if count <= 0:
-                raise InvalidInputError(f"{self.path!r} is truncated: it ends at byte "
-                                        f"{offset + done}, before the {total} bytes asked for")
-            done += count
-        self.bytes_read += total
+        read_exact(self._file.fileno(), view, offset, self.path)
+        self.bytes_read += len(view)
         self.requests += 1
 
     def read_ranges(self, ranges):
@@ -77,3 +65,20 @@ class LocalReader:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+def read_exact(fd, view, offset, path):
+    """Fill ``view`` from ``fd`` at ``offset`` (``os.preadv``: no seek, threads may share
+    ``fd``); a file that ends early is InvalidInputError naming ``path``."""
+    done, total = 0, len(view)
+    while done < total:
+        if hasattr(os, "preadv"):
+            count = os.preadv(fd, [view[done:]], offset + done)
+        else:  # pragma: no cover - platforms without preadv
+            chunk = os.pread(fd, total - done, offset + done)
+            count = len(chunk)
+            view[done:done + count] = chunk
+        if count <= 0:
+            raise InvalidInputError(f"{path!r} is truncated: it ends at byte "
+                                    f"{offset + done}, before the {total} bytes asked for")
+        done += count

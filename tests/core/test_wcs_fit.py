@@ -128,7 +128,7 @@ def test_plane_projection_equals_astropy_tan():
     dec = dec0 + rng.uniform(-2, 2, 500)
     basis = wcs_fit.tangent_basis(ra0, dec0)
     ours = wcs_fit.to_plane(wcs_fit.unit_vectors(ra, dec), basis)
-    theirs = np.column_stack(wcs_fit._linear_tan([ra0, dec0], [0.0, 0.0], np.eye(2))
+    theirs = np.column_stack(wcs_fit.linear_tan([ra0, dec0], [0.0, 0.0], np.eye(2))
                              .wcs_world2pix(ra, dec, 1))
     assert np.max(np.abs(ours - theirs)) * 3600 < 1e-8
     back = wcs_fit.from_plane(ours, basis)

@@ -10,24 +10,12 @@ import warnings
 
 import numpy as np
 
+from astrocut.wcs_fit import linear_tan
+
 # Tolerance of the SIP fit, in pixels: a tenth of what gwcs allows by default (0.25 px),
 # since a stamp is small and its distortion is smooth over it.
 MAX_PIX_ERROR = 0.01
 MAX_SIP_DEGREE = 6
-
-
-def _tan_wcs(crval, crpix, cd):
-    from astropy.wcs import WCS
-
-    wcs = WCS(naxis=2)
-    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    wcs.wcs.cunit = ["deg", "deg"]
-    wcs.wcs.radesys = "ICRS"
-    wcs.wcs.crval = crval
-    wcs.wcs.crpix = crpix
-    wcs.wcs.cd = cd
-    wcs.wcs.set()
-    return wcs
 
 
 def world(gwcs, x, y):
@@ -53,10 +41,10 @@ def local_wcs(gwcs, x, y):
     reference pixel is the target's, so the target's pixel is the GWCS's own.
     """
     ra, dec = world(gwcs, [x, x + 1, x], [y, y, y + 1])
-    plane = _tan_wcs([ra[0], dec[0]], [0.0, 0.0], np.eye(2))
+    plane = linear_tan([ra[0], dec[0]], [0.0, 0.0], np.eye(2))
     xi, eta = plane.wcs_world2pix(ra, dec, 1)
     cd = np.array([[xi[1] - xi[0], xi[2] - xi[0]], [eta[1] - eta[0], eta[2] - eta[0]]])
-    return _tan_wcs([ra[0], dec[0]], [x + 1, y + 1], cd)
+    return linear_tan([ra[0], dec[0]], [x + 1, y + 1], cd)
 
 
 def fitted_fits_wcs(cutout_gwcs, shape):

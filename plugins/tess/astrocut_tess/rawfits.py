@@ -18,6 +18,7 @@ import numpy as np
 from astropy.io import fits
 
 from astrocut.errors import InvalidInputError
+from astrocut.remote.local import read_exact  # noqa: F401  (cutout and bands read through it)
 
 BLOCK = 2880
 CARD = 80
@@ -209,22 +210,6 @@ def pread(handle, size, offset):
 
 
 _SEEK_LOCK = threading.Lock()
-
-
-def read_exact(fd, view, offset, path):
-    """Fill ``view`` from ``fd`` at ``offset``; a short file is reported, naming ``path``."""
-    done = 0
-    total = len(view)
-    while done < total:
-        if hasattr(os, "preadv"):
-            count = os.preadv(fd, [view[done:]], offset + done)
-        else:  # pragma: no cover - platforms without preadv
-            chunk = os.pread(fd, total - done, offset + done)
-            count = len(chunk)
-            view[done:done + count] = chunk
-        if count <= 0:
-            raise InvalidInputError(f"{path!r} is truncated: the cube's data end early")
-        done += count
 
 
 # ------------------------------------------------------------------------ binary tables
