@@ -212,23 +212,9 @@ class FsspecReader:
                 raise
             except Exception as exc:  # classified below: every path raises or retries
                 kind = _kind(exc)
-                if kind == "missing":
-                    raise InvalidInputError(
-                        f"{self.path!r} was not found (404): check the URL, and for a "
-                        f"private bucket the credentials in fsspec_kwargs") from None
-                if kind == "denied":
-                    raise InvalidInputError(
-                        f"{self.path!r}: access denied (403): check the URL and the "
-                        f"credentials, or pass fsspec_kwargs={{'anon': True}} for a public "
-                        f"bucket") from None
-                if kind == "changed":
-                    raise RemoteReadError(
-                        f"{self.path!r} changed while being read (its ETag is no longer "
-                        f"{self.etag}): nothing was made from it; run again") from None
-                if kind == "range":
-                    raise InvalidInputError(
-                        f"{self.path!r} is truncated: {what} lies beyond the file's "
-                        f"end") from None
+                refusal = _refusal(kind, self.path, what, self.etag)
+                if refusal is not None:
+                    raise refusal from None
                 if kind == "fatal" or attempt + 1 == attempts:
                     tried = f" after {attempt + 1} attempts" if attempt else ""
                     raise RemoteReadError(f"{self.path!r}: {what} failed{tried}: "
@@ -353,3 +339,25 @@ class FsspecReader:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+# Failures that no retry can mend: the message says what the user can check.
+_REFUSALS = {
+    "missing": "was not found (404): check the URL, and for a private bucket the credentials "
+               "in fsspec_kwargs",
+    "denied": "access denied (403): check the URL and the credentials, or pass "
+              "fsspec_kwargs={{'anon': True}} for a public bucket",
+    "changed": "changed while being read (its ETag is no longer {etag}): nothing was made "
+               "from it; run again",
+    "range": "is truncated: {what} lies beyond the file's end",
+}
+
+
+def _refusal(kind, path, what, etag):
+    if kind not in _REFUSALS:
+        return None
+    from . import RemoteReadError
+
+    cls = RemoteReadError if kind == "changed" else InvalidInputError
+    text = _REFUSALS[kind].format(etag=etag, what=what)
+    return cls(f"{path!r}{':' if kind == 'denied' else ''} {text}")

@@ -106,6 +106,14 @@ def _workers(process, count):
     return _children(process.pid)
 
 
+def _cut_targets_under_way(data, out):
+    """``astrocut cut --targets`` on two workers, once its first TPFs are on disk."""
+    process = _astrocut(["cut", data["cube"], "--targets", data["targets"], "--size", "5",
+                         "-o", str(out), "--workers", "2"], cwd=data["root"])
+    _first_tpfs(process, out)
+    return process
+
+
 def _first_tpfs(process, out):
     def ready():
         if process.poll() is not None:
@@ -135,9 +143,7 @@ def _kill_parent_and_check_workers(process, workers):
 
 def test_kill_9_of_cut_targets_leaves_no_worker_and_no_new_tpf(data, tmp_path):
     out = tmp_path / "out"
-    process = _astrocut(["cut", data["cube"], "--targets", data["targets"], "--size", "5",
-                         "-o", str(out), "--workers", "2"], cwd=data["root"])
-    _first_tpfs(process, out)
+    process = _cut_targets_under_way(data, out)
     workers = _workers(process, 2)
     assert len(workers) == 2, workers
     gone_after = _kill_parent_and_check_workers(process, workers)
@@ -222,9 +228,7 @@ def test_interrupting_a_pooled_append_keeps_the_old_cube(long_build, tmp_path, s
 
 def test_ctrl_c_during_cut_targets(data, tmp_path):
     out = tmp_path / "out"
-    process = _astrocut(["cut", data["cube"], "--targets", data["targets"], "--size", "5",
-                         "-o", str(out), "--workers", "2"], cwd=data["root"])
-    _first_tpfs(process, out)
+    process = _cut_targets_under_way(data, out)
     workers = _children(process.pid)
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=EXIT_DEADLINE)
@@ -239,9 +243,7 @@ def test_a_killed_worker_ends_cut_targets_with_one_line_and_a_manifest(data, tmp
     from astropy.table import Table
 
     out = tmp_path / "out"
-    process = _astrocut(["cut", data["cube"], "--targets", data["targets"], "--size", "5",
-                         "-o", str(out), "--workers", "2"], cwd=data["root"])
-    _first_tpfs(process, out)
+    process = _cut_targets_under_way(data, out)
     workers = _workers(process, 2)
     os.kill(workers[0], signal.SIGKILL)  # what the OOM killer does
     stdout, stderr = process.communicate(timeout=60)

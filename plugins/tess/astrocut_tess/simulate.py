@@ -1,13 +1,6 @@
 """Simulated SPOC FFIs: the public names of :mod:`astrocut_tess.sample`, where they live."""
 
-from .sample import (FULL_SIZE, SimulatedSector, SimulatedStar, make_wcs_header, parse_size,
-                     simulate_ffis)
+from . import sample as _sample
+from .sample import *  # noqa: F401,F403 - this module is that package's public face
 
-__all__ = [
-    "FULL_SIZE",
-    "SimulatedSector",
-    "SimulatedStar",
-    "make_wcs_header",
-    "parse_size",
-    "simulate_ffis",
-]
+__all__ = list(_sample.__all__)

@@ -154,18 +154,28 @@ def _unknown_sectors(service, sectors):
                                        f"server has sectors {service.sectors})")
 
 
-async def sector(request):
-    service = request.app.state.service
+async def parsed(request, parse):
+    """``(parse(params), None)``, or ``(None, reply)``: a 400 naming the bad parameter."""
     try:
-        params = await request_params(request)
-        query = parse_sector_query(params)
+        return parse(await request_params(request)), None
     except ParameterError as exc:
-        return _json(400, str(exc))
-    entries = await _entries_within(service, query)
+        request.scope["state"]["access"]["msg"] = str(exc)
+        return None, _json(400, str(exc))
+
+
+def sector_reply(request, entries):
+    """TESScut's sector list: one row per cube, numbers as strings as the archive sends them."""
     results = [{"sectorName": _sector_name(e), "sector": str(e.sector),
                 "camera": str(e.camera), "ccd": str(e.ccd)} for e in entries]
     request.scope["state"]["access"]["results"] = len(results)
     return JSONResponse({"results": results})
+
+
+async def sector(request):
+    query, refused = await parsed(request, parse_sector_query)
+    if refused:
+        return refused
+    return sector_reply(request, await _entries_within(request.app.state.service, query))
 
 
 async def _entries_within(service, query):
@@ -190,13 +200,15 @@ async def astrocut(request):
     service = request.app.state.service
     access = request.scope["state"]["access"]
     deadline = time.monotonic() + service.limits.timeout
-    try:
-        params = await request_params(request)
+
+    def parse(params):
         query = parse_cutout_query(params, service.limits)
         _unknown_sectors(service, query.sectors)
-    except ParameterError as exc:
-        access["msg"] = str(exc)
-        return _json(400, str(exc))
+        return query
+
+    query, refused = await parsed(request, parse)
+    if refused:
+        return refused
     entries = sorted(await service.find(query.ra, query.dec),
                      key=lambda e: (e.sector, e.camera, e.ccd))
     if query.sectors:

@@ -7,7 +7,7 @@ degrees) is answered from the collection.
 """
 
 
-from .app import ParameterError, _json, _sector_name, request_params
+from .app import ParameterError, _json, _sector_name, parsed, sector_reply
 
 NO_RESOLVER = ("obj_id: this server has no online ephemeris resolver (JPL Horizons is not "
                "available); send the target's path instead as 'ephemeris', CSV text with "
@@ -63,21 +63,10 @@ async def _entries_on_path(service, rows):
 
 
 async def moving_sector(request):
-    service = request.app.state.service
-    try:
-        rows = parse_ephemeris(await request_params(request))
-    except ParameterError as exc:
-        return _json(400, str(exc))
-    entries = await _entries_on_path(service, rows)
-    return _sector_reply(entries)
-
-
-def _sector_reply(entries):
-    from starlette.responses import JSONResponse
-
-    return JSONResponse({"results": [{"sectorName": _sector_name(e), "sector": str(e.sector),
-                                      "camera": str(e.camera), "ccd": str(e.ccd)}
-                                     for e in entries]})
+    rows, refused = await parsed(request, parse_ephemeris)
+    if refused:
+        return refused
+    return sector_reply(request, await _entries_on_path(request.app.state.service, rows))
 
 
 async def moving_astrocut(request):
@@ -91,8 +80,8 @@ async def moving_astrocut(request):
     service = request.app.state.service
     access = request.scope["state"]["access"]
     deadline = time.monotonic() + service.limits.timeout
-    try:
-        params = await request_params(request)
+
+    def parse(params):
         rows = parse_ephemeris(params)
         units, (x, y) = parse_size(params, service.limits)
         if units != "px":
@@ -102,9 +91,13 @@ async def moving_astrocut(request):
                                       f"{service.limits.max_pixels} pixels per stamp")
         sectors = parse_sectors(params)
         _unknown_sectors(service, sectors)
-    except ParameterError as exc:
-        access["msg"] = str(exc)
-        return _json(400, str(exc))
+        return rows, (x, y), sectors
+
+    parsed_query, refused = await parsed(request, parse)
+    if refused:
+        return refused
+    rows, (x, y), sectors = parsed_query
+
     by_sector = {}
     for entry in await _entries_on_path(service, rows):
         if not sectors or entry.sector in sectors:
