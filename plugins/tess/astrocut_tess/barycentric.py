@@ -175,3 +175,27 @@ def correct_times(time, barycorr, target, wcs, ffi_values, image_shape, mode="ta
     """
     check_mode(mode)
     return apply(prepare(time, barycorr, wcs, ffi_values, image_shape), target, mode)
+
+
+def apply_each(cube_times, ra_deg, dec_deg, mode="target"):
+    """:class:`TimeCorrection` toward a position that changes with each cadence (a moving
+    target): ``ra_deg``/``dec_deg`` hold one position per cadence, NaN where it is unknown
+    (those cadences keep the FFI's values). ``target`` is then the pair of arrays, and
+    :meth:`TimeCorrection.header_cards` does not apply: the caller says what was done.
+    """
+    check_mode(mode)
+    ra = np.asarray(ra_deg, dtype=np.float64)
+    dec = np.asarray(dec_deg, dtype=np.float64)
+    delta = np.zeros_like(cube_times.time)
+    if mode == "target" and len(cube_times.positions):
+        known = np.isfinite(ra[cube_times.finite]) & np.isfinite(dec[cube_times.finite])
+        toward = unit_vector(ra[cube_times.finite][known], dec[cube_times.finite][known])
+        delay = np.einsum("ij,ji->i", cube_times.positions[known], toward) / _C_M_PER_DAY
+        step = np.zeros(int(cube_times.finite.sum()))
+        step[known] = delay - cube_times.reference_delay[known]
+        delta[cube_times.finite] = step
+    return TimeCorrection(mode=mode, time=cube_times.time + delta,
+                          timecorr=cube_times.barycorr + delta, delta=delta,
+                          target=(ra, dec), reference=cube_times.reference,
+                          reference_pixel=cube_times.reference_pixel,
+                          reference_source=cube_times.reference_source)

@@ -3,6 +3,11 @@
 :func:`~astrocut_tess.path_cut.cube_cut_path` does both in one pass from the cubes; these
 keep 1.x scripts working. ``center_on_path`` follows the target through target pixel files
 cut from a cube (1.x's input) by integer shifts, or, given cubes, calls ``cube_cut_path``.
+
+From target pixel files whose PIXELS header says toward which position their TIMECORR was
+computed (``BTC_RA``/``BTC_DEC``, as this package's ``cube_cut`` writes), each frame's time is
+moved toward the target's position at that frame, as ``cube_cut_path`` does; other files'
+TIME and TIMECORR are kept as they are (``TCORRTYP = 'INPUT'``).
 """
 
 import os
@@ -84,17 +89,18 @@ def center_on_path(path, size, cutout_fles, target=None, img_wcs=None, target_pi
     if all(_is_cube(f) for f in files):
         return cube_cut_path(files, path, [nx, ny], output_file=output)
     times, vectors = _path_columns(path)
-    parts, used = [], []
+    parts, used, corrections = [], [], []
     for fle in files:
-        part, header = _from_tpf(fle, times, vectors, nx, ny, len(used))
+        part, header, corrected = _from_tpf(fle, times, vectors, nx, ny, len(used))
         if part is not None:
             parts.append(part)
             used.append(_Entry(fle, header))
+            corrections.append(corrected)
         elif verbose:
             print(f"{fle}: the path does not cross it")
     if not parts:
         raise InvalidQueryError("the path does not cross any of cutout_fles")
-    hdulist = _hdulist(_stack(parts), used, nx, ny)
+    hdulist = _hdulist(_stack(parts), used, nx, ny, corrections)
     if target:
         hdulist[0].header["OBJECT"] = (target, "moving target name")
     from astrocut.output import atomic_path
@@ -146,7 +152,10 @@ def _from_tpf(path, times, vectors, nx, ny, index):
         rows, cols = shape
         on = covered & (x >= -0.5) & (x < cols - 0.5) & (y >= -0.5) & (y < rows - 0.5)
         if not on.any():
-            return None, header
+            return None, header, None
+        corrected = _toward_path(hdulist[1].header, time, timecorr, ra, dec)
+        if corrected is not None:
+            time, timecorr = corrected.time, corrected.timecorr
         n = len(time)
         flux = np.full((n, ny, nx), np.nan, np.float32)
         error = np.full((n, ny, nx), np.nan, np.float32)
@@ -168,4 +177,25 @@ def _from_tpf(path, times, vectors, nx, ny, index):
                 "FFI_FILE": np.asarray(table["FFI_FILE"]), "CUBE": np.full(n, index, np.int16),
                 "TGT_X": x - corner[:, 0], "TGT_Y": y - corner[:, 1], "TGT_RA": ra,
                 "TGT_DEC": dec, "CORNER_X": corner[:, 0], "CORNER_Y": corner[:, 1],
-                "_on": on}, header
+                "_on": on}, header, corrected
+
+
+def _toward_path(pixels, time, timecorr, ra, dec):
+    """The TPF's times moved toward the path's positions, when its PIXELS header says
+    where its TIMECORR points (else None: the file's times are kept)."""
+    from . import barycentric
+
+    if pixels.get("TCORRTYP") not in ("TARGET", "FFI") or "BTC_RA" not in pixels:
+        return None
+    toward = (float(pixels["BTC_RA"]), float(pixels["BTC_DEC"]))
+    finite = np.isfinite(time) & np.isfinite(timecorr)
+    positions = (barycentric.earth_positions((time - timecorr)[finite]) if finite.any()
+                 else np.zeros((0, 3)))
+    times = barycentric.CubeTimes(
+        time=time, barycorr=timecorr, finite=finite, positions=positions,
+        reference=(float(pixels.get("BTC_REFR", np.nan)), float(pixels.get("BTC_REFD", np.nan))),
+        reference_pixel=(float(pixels.get("BTC_PIX1", np.nan)),
+                         float(pixels.get("BTC_PIX2", np.nan))),
+        reference_source=str(pixels.get("BTC_PSRC", "")),
+        reference_delay=barycentric.romer_delay(positions, *toward))
+    return barycentric.apply_each(times, ra, dec)

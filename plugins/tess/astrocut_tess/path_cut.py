@@ -12,6 +12,11 @@ Frames of every cube are stacked in time in one file; each row names its cube (`
 an index into the CUBES extension). A frame where the target is off the cube's image, or
 outside the path's time span, keeps what the image holds (NaN off it) and is flagged in
 QUALITY; where another cube holds the target at the same time, only that cube's row is kept.
+
+Each frame's TIME and TIMECORR are corrected to the barycentre toward the target's position
+at that frame (``time_correction="target"``, the default; :func:`astrocut_tess.barycentric.
+apply_each`), as ``cube_cut`` does toward a fixed target; ``"ffi"`` keeps the FFI's values.
+Frames outside the path's span keep the FFI's values (they are flagged OFF_PATH).
 """
 
 import os
@@ -72,12 +77,16 @@ def _interpolate(times, vectors, at):
     return np.where(inside, ra, np.nan), np.where(inside, dec, np.nan)
 
 
-def _cut_one_cube(cube, times, vectors, nx, ny, index):
+def _cut_one_cube(cube, times, vectors, nx, ny, index, time_correction="target"):
+    from . import barycentric, science
+
     info = cube.info
     columns = info.columns
     mid = (columns["TSTART"] + columns["TSTOP"]) / 2.0
     spacecraft = mid - columns["BARYCORR"]
     ra, dec = _interpolate(times, vectors, spacecraft)
+    corrected = barycentric.apply_each(science.cube_times(info, cube.wcs), ra, dec,
+                                       time_correction)
     n = info.n_ffi
     rows, cols = info.image_shape
     x = np.full(n, np.nan)
@@ -101,32 +110,39 @@ def _cut_one_cube(cube, times, vectors, nx, ny, index):
         flux[frame], error[frame] = f[0], e[0]
     quality = columns["DQUALITY"].astype(np.int32) | np.where(covered, 0, OFF_PATH) \
         | np.where(covered & ~on, OFF_IMAGE, 0)
-    return {"TIME": mid, "TIMECORR": columns["BARYCORR"].astype(np.float32),
+    return {"TIME": corrected.time, "TIMECORR": corrected.timecorr.astype(np.float32),
             "CADENCENO": columns["CADENCENO"].astype(np.int32), "FLUX": flux,
             "FLUX_ERR": error, "QUALITY": quality.astype(np.int32),
             "FFI_FILE": columns["FFI_FILE"], "CUBE": np.full(n, index, np.int16),
             # astrocut 1.x's TGT_X/TGT_Y: the target's pixel within the stamp
             "TGT_X": x - corner[:, 0], "TGT_Y": y - corner[:, 1], "TGT_RA": ra, "TGT_DEC": dec,
-            "CORNER_X": corner[:, 0], "CORNER_Y": corner[:, 1], "_on": on}
+            "CORNER_X": corner[:, 0], "CORNER_Y": corner[:, 1], "_on": on}, corrected
 
 
 def _stack(parts):
     """Rows of every cube in time order; an off-image row is dropped where another cube
     holds the target at the same time."""
     merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    order = np.lexsort((merged["CUBE"], merged["TIME"]))
+    # One exposure seen by several cubes (cameras, CCDs) shares its spacecraft time, while
+    # TIME differs by the cubes' barycentric corrections (and by float32 TIMECORR rounding):
+    # rows within a second of spacecraft time are one cadence, ordered by cube.
+    spacecraft = merged["TIME"] - merged["TIMECORR"].astype(np.float64)
+    by_time = np.argsort(spacecraft, kind="stable")
+    group = np.empty(len(spacecraft), np.int64)
+    group[by_time] = np.cumsum(np.concatenate([[0], np.diff(spacecraft[by_time]) > 1 / 86400]))
+    order = np.lexsort((merged["CUBE"], group))
     merged = {key: value[order] for key, value in merged.items()}
+    group = group[order]
     keep = np.ones(len(order), bool)
-    stamp = np.round(merged["TIME"] * 86400.0).astype(np.int64)  # same cadence to a second
-    for value in np.unique(stamp):
-        rows = np.flatnonzero(stamp == value)
+    for value in np.unique(group):
+        rows = np.flatnonzero(group == value)
         if merged["_on"][rows].any():
             keep[rows[~merged["_on"][rows]]] = False
     return {key: value[keep] for key, value in merged.items() if key != "_on"}
 
 
 def cube_cut_path(cubes, path, cutout_size, output_file=None, memory_only=False,
-                  fsspec_kwargs=None):
+                  fsspec_kwargs=None, time_correction="target"):
     """Cut a moving target's stamps from one or more cubes into one file.
 
     Parameters
@@ -141,6 +157,9 @@ def cube_cut_path(cubes, path, cutout_size, output_file=None, memory_only=False,
         Where to write (default ``path_<first cube>_<nx>x<ny>_astrocut.fits``).
     memory_only : bool
         Return the `~astropy.io.fits.HDUList` and write nothing.
+    time_correction : {"target", "ffi"}
+        ``"target"``: each frame's TIME and TIMECORR toward the target's position at that
+        frame; ``"ffi"``: the FFI's values, as in ``cube_cut``.
 
     Returns
     -------
@@ -152,9 +171,11 @@ def cube_cut_path(cubes, path, cutout_size, output_file=None, memory_only=False,
     """
     from astrocut import remote
 
+    from .barycentric import check_mode
     from .collection import CubeCollection
     from .cutout import TessCube
 
+    check_mode(time_correction)
     times, vectors = _path_columns(path)
     size = parse_cutout_size(cutout_size)
     sides = []
@@ -166,19 +187,21 @@ def cube_cut_path(cubes, path, cutout_size, output_file=None, memory_only=False,
     if isinstance(cubes, (str, os.PathLike)) and str(cubes).lower().endswith(".fits"):
         cubes = [os.fspath(cubes)]
     collection = CubeCollection.load(cubes, fsspec_kwargs=fsspec_kwargs)
-    parts, used = [], []
+    parts, used, corrections = [], [], []
     with remote.options(fsspec_kwargs):
         for entry in collection.entries:
             with TessCube.open(entry.path) as cube:
-                part = _cut_one_cube(cube, times, vectors, nx, ny, len(used))
+                part, corrected = _cut_one_cube(cube, times, vectors, nx, ny, len(used),
+                                                time_correction)
             if not part["_on"].any():
                 continue  # the path never crosses this cube's image
             parts.append(part)
             used.append(entry)
+            corrections.append(corrected)
     if not parts:
         raise InvalidQueryError("the path does not cross the image of any of the "
                                 f"{len(collection.entries)} cubes at their frames' times")
-    hdulist = _hdulist(_stack(parts), used, nx, ny)
+    hdulist = _hdulist(_stack(parts), used, nx, ny, corrections)
     if memory_only:
         return hdulist
     from astrocut.output import atomic_path
@@ -193,7 +216,9 @@ def cube_cut_path(cubes, path, cutout_size, output_file=None, memory_only=False,
     return output_file
 
 
-def _hdulist(rows, used, nx, ny):
+def _hdulist(rows, used, nx, ny, corrections=None):
+    """The file; ``corrections`` (one :class:`~astrocut_tess.barycentric.TimeCorrection` per
+    used cube, or None where TIME is the input's own) say what was done to the time."""
     from astropy.io import fits
 
     n = len(rows["TIME"])
@@ -220,12 +245,13 @@ def _hdulist(rows, used, nx, ny):
     pixels.header["OFFIMAGE"] = (OFF_IMAGE, "QUALITY bit: target off this cube's image")
     pixels.header["OFFPATH"] = (OFF_PATH, "QUALITY bit: frame outside the path's times")
     pixels.header["TGTPIX0"] = (0, "TGT_X/Y (in stamp), CORNER_X/Y (image) 0-based")
+    reference_columns = _time_cards(pixels.header, corrections or [None] * len(used))
     cubes = fits.BinTableHDU.from_columns([
         fits.Column("PATH", f"{max(len(e.path) for e in used)}A", array=[e.path for e in used]),
         fits.Column("SECTOR", "J", array=[e.sector for e in used]),
         fits.Column("CAMERA", "J", array=[e.camera for e in used]),
         fits.Column("CCD", "J", array=[e.ccd for e in used]),
-    ], name="CUBES")
+    ] + reference_columns, name="CUBES")
     primary = fits.PrimaryHDU()
     primary.header["TELESCOP"] = ("TESS", "telescope")
     primary.header["CREATOR"] = ("astrocut cube_cut_path", "moving-target stamps")
@@ -236,3 +262,51 @@ def _hdulist(rows, used, nx, ny):
         primary.header["TSTART"] = (float(np.min(rows["TIME"])), "first mid-time (BTJD)")
         primary.header["TSTOP"] = (float(np.max(rows["TIME"])), "last mid-time (BTJD)")
     return fits.HDUList([primary, pixels, cubes])
+
+
+def _time_cards(header, corrections):
+    """TIME keywords of the PIXELS ``header`` (cube_cut's names) and the CUBES columns of
+    each input's FFI reference point (TIMECORR's reference differs from cube to cube).
+
+    ``corrections`` holds one TimeCorrection per input, or None where TIME and TIMECORR are
+    the input file's own."""
+    from astropy.io import fits
+
+    known = [c for c in corrections if c is not None]
+    modes = {c.mode.upper() for c in known} | ({"INPUT"} if len(known) < len(corrections)
+                                               else set())
+    mode = modes.pop() if len(modes) == 1 else "MIXED"
+    header["TCORRTYP"] = (mode, "TIMECORR: TARGET per frame, FFI, INPUT or MIXED")
+    if mode == "TARGET":
+        header["BTC_POS"] = ("TGT_RA,TGT_DEC", "columns of the position TIMECORR is toward")
+    delta = np.concatenate([c.delta for c in known]) if known else np.zeros(0)
+    header["BTC_DMAX"] = (float(np.max(np.abs(delta), initial=0.0)) * 86400.0,
+                          "[s] largest change of TIME and TIMECORR")
+    if len(corrections) == 1 and known:
+        for key, value, comment in _reference_cards(known[0]):
+            header[key] = (value, comment)
+    nan = float("nan")
+    return [
+        fits.Column("TCORRTYP", "6A", array=[c.mode.upper() if c else "INPUT"
+                                             for c in corrections]),
+        fits.Column("BTC_PIX1", "D", array=[c.reference_pixel[0] if c else nan
+                                            for c in corrections]),
+        fits.Column("BTC_PIX2", "D", array=[c.reference_pixel[1] if c else nan
+                                            for c in corrections]),
+        fits.Column("BTC_PSRC", "7A", array=[c.reference_source if c else ""
+                                             for c in corrections]),
+        fits.Column("BTC_REFR", "D", unit="deg", array=[c.reference[0] if c else nan
+                                                        for c in corrections]),
+        fits.Column("BTC_REFD", "D", unit="deg", array=[c.reference[1] if c else nan
+                                                        for c in corrections])]
+
+
+def _reference_cards(correction):
+    return [("BTC_PIX1", float(correction.reference_pixel[0]),
+             "FFI BARYCORR reference column (1-based)"),
+            ("BTC_PIX2", float(correction.reference_pixel[1]),
+             "FFI BARYCORR reference row (1-based)"),
+            ("BTC_PSRC", correction.reference_source,
+             "FFI reference point: BTC_PIX keys or CENTER"),
+            ("BTC_REFR", float(correction.reference[0]), "[deg] RA of the FFI reference point"),
+            ("BTC_REFD", float(correction.reference[1]), "[deg] Dec of the FFI reference point")]
