@@ -69,7 +69,9 @@ def astrocut_writers() -> list[Writer]:
 
 @hookimpl
 def astrocut_public_api() -> dict:
-    """The 1.x Roman names: ``ASDFCutout`` and ``asdf_cut`` (asdf is imported only on use)."""
-    from . import legacy
+    """The 1.x Roman names: ``ASDFCutout``, ``asdf_cut`` and ``RomanSpectralSubset`` (asdf is
+    imported only on use)."""
+    from . import legacy, spectral
 
-    return {"ASDFCutout": legacy.ASDFCutout, "asdf_cut": legacy.asdf_cut}
+    return {"ASDFCutout": legacy.ASDFCutout, "asdf_cut": legacy.asdf_cut,
+            "RomanSpectralSubset": spectral.RomanSpectralSubset}
