@@ -56,10 +56,6 @@ class RomanSpectralSubset:
         self.subset_data = {}
         self.subset()
 
-    @property
-    def _lite(self):
-        return self._request.lite
-
     # ------------------------------------------------------------------ reading
     def subset(self):
         """Read the files again and make the subsets (run on creation)."""

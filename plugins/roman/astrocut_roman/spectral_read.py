@@ -26,6 +26,9 @@ from .reader import MISSION_KEY, open_asdf
 # The arrays a lite subset keeps: the spectrum and its error, nothing else.
 LITE_KEYS = ("wl", "flux", "flux_error")
 
+# Relative rounding of a unit conversion (a few units in the last place of a float64).
+CONVERSION_SLACK = 1e-12
+
 # Top-level entries asdf writes itself into every file: an input's are never copied.
 ASDF_OWN_KEYS = ("asdf_library", "history")
 
@@ -179,8 +182,11 @@ def _convert(bounds, unit, file, where):
     except (ValueError, TypeError, u.UnitsError) as exc:
         raise InvalidInputError(f"wl_range {bounds} cannot be converted to the unit {unit!r} "
                                 f"of {where} in {file!r}: {exc}") from None
-    # A frequency or wavenumber range runs backwards in wavelength.
-    return min(values), max(values)
+    # A frequency or wavenumber range runs backwards in wavelength. A converted bound is
+    # off by rounding (0.9 um is 900.0000000000001 nm): widened by that much, a bound that
+    # names a sample keeps it, as the same bound given in the file's unit does.
+    low, high = min(values), max(values)
+    return low - CONVERSION_SLACK * abs(low), high + CONVERSION_SLACK * abs(high)
 
 
 def history_entries(history):

@@ -10,8 +10,9 @@ import os
 import re
 from pathlib import PurePath
 
-from astrocut.errors import InvalidInputError
-from astrocut.output import prepare_directory, refuse_overwriting_inputs, staged_outputs
+from astrocut.errors import InvalidInputError, OutputError
+from astrocut.output import (output_error, prepare_directory, refuse_overwriting_inputs,
+                             staged_outputs)
 
 # Batches at least this long are written in worker processes when max_workers is not
 # given (1.x's thresholds): below them, starting processes costs more than it saves.
@@ -84,13 +85,24 @@ def _no_validation(*args, **kwargs):
 
 
 def write_batch(jobs, validate):
-    """Write ``(tree, path)`` jobs (run in this process or in a worker); returns the paths."""
+    """Write ``(tree, temporary path, final path)`` jobs, here or in a worker; return the
+    final paths."""
     import asdf
 
     with contextlib.nullcontext() if validate else schema_validation_skipped():
-        for tree, path in jobs:
-            asdf.AsdfFile(tree).write_to(path)
-    return [path for _, path in jobs]
+        for tree, path, final in jobs:
+            try:
+                asdf.AsdfFile(tree).write_to(path)
+            except OSError as exc:
+                raise output_error(exc, final) from None
+            except Exception as exc:  # asdf's and yaml's errors for a tree it cannot store
+                raise OutputError(f"cannot write {final!r}: {type(exc).__name__}: "
+                                  f"{_first_line(exc)}") from None
+    return [final for _, _, final in jobs]
+
+
+def _first_line(exc):
+    return (str(exc).strip().splitlines() or [""])[0]
 
 
 def worker_count(max_workers, jobs, validate):
@@ -119,7 +131,8 @@ def write_all(named_trees, output_dir, inputs, max_workers=None, validate=True):
     if not named_trees:
         return []
     with staged_outputs() as stage:
-        jobs = [(tree, stage.path(final)) for (_, tree), final in zip(named_trees, finals)]
+        jobs = [(tree, stage.path(final), final)
+                for (_, tree), final in zip(named_trees, finals)]
         if not validate:
             write_batch(jobs[:1], True)
             jobs = jobs[1:]
