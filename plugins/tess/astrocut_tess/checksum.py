@@ -62,11 +62,16 @@ def encode(value):
     return bytes(rotated).decode("ascii")
 
 
+_CARDS = []
+
+
 def checksum_cards():
     """Card images of ``CHECKSUM`` (placeholder) and ``DATASUM`` (placeholder), to end a
     header with; :func:`sign` fills them."""
-    return [fits.Card("CHECKSUM", _PLACEHOLDER, CHECKSUM_COMMENT).image,
-            fits.Card("DATASUM", "0", DATASUM_COMMENT).image]
+    if not _CARDS:  # made by astropy once per process
+        _CARDS.extend([fits.Card("CHECKSUM", _PLACEHOLDER, CHECKSUM_COMMENT).image,
+                       fits.Card("DATASUM", "0", DATASUM_COMMENT).image])
+    return list(_CARDS)
 
 
 def sign(header, data):
