@@ -13,77 +13,19 @@ import time
 import numpy as np
 
 from . import remote
-from .cubes import cut_options, target_keywords, cut_from_cube, default_cutout_name, open_cube
+from .cubes import cut_options, cut_from_cube, default_cutout_name, open_cube
 from .dispatch import check_input, file_list_argument, write_cutouts
 from . import runner
 from .errors import AstrocutError, InvalidInputError, WorkerError
 from .frames import frame_selection
-from .geometry import (center_pixel, decimal_degrees, icrs_pixels, parse_coordinates,
-                       parse_cutout_size)
+from .geometry import (center_pixel, decimal_degrees, icrs_pixels, parse_coordinate_list,
+                       parse_coordinates, parse_cutout_size)
 from .models import CubeCutRequest
-from .output import check_path_text, prepare_directory, refuse_overwriting_inputs
+from .output import prepare_directory, refuse_overwriting_inputs
 from .progress import Progress
+from .targets import read_targets
 
 RESULT_COLUMNS = ("name", "ra", "dec", "size_x", "size_y", "path", "status", "message")
-
-
-def read_targets(targets, cutout_size=None):
-    """Normalise ``targets`` into a list of dicts with ``name, ra, dec, size``.
-
-    ``targets`` is an astropy Table (or a CSV path) with ``ra`` and ``dec`` columns in degrees
-    and optional ``size`` (pixels, square; ``size_y`` for rows) and ``name`` columns, or a list
-    of ``SkyCoord``/"ra dec" strings. ``cutout_size`` is the default for rows without a size.
-    Any other column is a target header keyword (its name upper-cased; blank cells left out),
-    under ``target``.
-    """
-    from astropy.table import Table
-
-    source = "the targets table"
-    if isinstance(targets, (str, os.PathLike)):
-        path = check_path_text(targets, "targets file")
-        if not os.path.isfile(path):
-            raise InvalidInputError(f"targets file {path!r} does not exist")
-        try:
-            targets = Table.read(path, format="ascii.csv")
-            source = f"targets file {path!r}"
-        except Exception as exc:
-            raise InvalidInputError(f"targets file {path!r} is not a readable CSV table: {exc}") from None
-    if isinstance(targets, Table):
-        columns = {name.lower(): name for name in targets.colnames}
-        if "ra" not in columns or "dec" not in columns:
-            raise InvalidInputError(f"{source} needs 'ra' and 'dec' columns (degrees); "
-                                    f"it has {targets.colnames}")
-        keywords = [name for key, name in columns.items()
-                    if key not in ("ra", "dec", "size", "size_y", "name")]
-        rows = []
-        for index, row in enumerate(targets):
-            size = _row_size(row, columns, cutout_size)
-            name = str(row[columns["name"]]) if "name" in columns else str(index)
-            rows.append({"name": name, "coordinates": f"{row[columns['ra']]} {row[columns['dec']]}",
-                         "size": size, "target": target_keywords(row, keywords)})
-        return rows
-    try:
-        items = list(targets)
-    except TypeError:
-        raise InvalidInputError("targets must be a Table, a CSV path or a list of positions") from None
-    return [{"name": str(index), "coordinates": item, "size": cutout_size}
-            for index, item in enumerate(items)]
-
-
-def _row_size(row, columns, default):
-    if "size" not in columns or np.ma.is_masked(row[columns["size"]]):
-        return default
-    size_x = row[columns["size"]]
-    size_y = row[columns["size_y"]] if "size_y" in columns else size_x
-    return [_number(size_x), _number(size_y)]
-
-
-def _number(value):
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return value  # parse_cutout_size reports it, in the target's own row
-    return int(number) if number.is_integer() else number
 
 
 def _whole(side):
@@ -93,11 +35,14 @@ def _whole(side):
     return int(round(float(value))) if unit in ("pix", "pixel") else 0
 
 
-def _describe(target):
-    """Parse one target; return (center, size) or raise the package's error."""
+def _describe(target, center=None):
+    """Parse one target (``center``: its parse_coordinate_list answer); return (center, size)
+    or raise the package's error."""
     if target["size"] is None:
         raise InvalidInputError("no cutout_size given and the target has no size")
-    return parse_coordinates(target["coordinates"]), parse_cutout_size(target["size"])
+    if center is None or isinstance(center, Exception):  # parsed again: the same error
+        center = parse_coordinates(target["coordinates"])
+    return center, parse_cutout_size(target["size"])
 
 
 def _empty_result(target):
@@ -163,9 +108,9 @@ def _requests(targets, product, frames=None, cut=None):
     """A CubeCutRequest per target, or the error its description raises."""
     placement, rounding, shared = cut or cut_options()
     out = []
-    for target in targets:
+    for target, parsed in zip(targets, parse_coordinate_list([t["coordinates"] for t in targets])):
         try:
-            center, size = _describe(target)
+            center, size = _describe(target, parsed)
             options = dict(shared, target={**shared.get("target", {}),
                                            **target.get("target", {})})
             if product is not None:

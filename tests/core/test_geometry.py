@@ -7,8 +7,8 @@ from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
 from astrocut.errors import InvalidInputError, InvalidQueryError
-from astrocut.geometry import (overlap, parse_coordinates, parse_cutout_size, reference_corner,
-                               stamp_corner, stamp_window)
+from astrocut.geometry import (overlap, parse_coordinate_list, parse_coordinates,
+                               parse_cutout_size, reference_corner, stamp_corner, stamp_window)
 
 
 @pytest.fixture
@@ -33,6 +33,27 @@ def test_coordinates_from_string_and_skycoord():
 def test_bad_coordinates_are_named(bad):
     with pytest.raises(InvalidInputError, match="coordinates"):
         parse_coordinates(bad)
+
+
+def test_a_list_of_coordinates_parses_as_each_one_does():
+    # The bulk path's vectorised parse gives the very numbers (bit for bit) and the errors
+    # that parse_coordinates gives one by one.
+    rng = np.random.default_rng(5)
+    texts = [f"{float(ra)!r} {float(dec)!r}" for ra, dec in zip(rng.uniform(-10, 370, 200),
+                                                  rng.uniform(-90, 90, 200))]
+    texts += ["0 90", "359.9999999999 -90", "1e-3 -4.5e1", "10h00m00s +02d00m00s", "+10.5 -.5",
+              "010. -0", "\u0661 2", " 3  4 ", "1_0 2", "inf 0",
+              SkyCoord(l=10 * u.deg, b=5 * u.deg, frame="galactic"), "nan 1", "1 91", "x y", 3]
+    parsed = parse_coordinate_list(texts)
+    for item, got in zip(texts, parsed):
+        try:
+            expected = parse_coordinates(item)
+        except InvalidInputError as exc:
+            assert isinstance(got, InvalidInputError) and str(got) == str(exc)
+            continue
+        assert got.isscalar and got.frame.name == "icrs"
+        assert (got.ra.deg, got.dec.deg) == (expected.ra.deg, expected.dec.deg)
+    assert sum(isinstance(got, Exception) for got in parsed) == 7
 
 
 def test_sizes():

@@ -152,9 +152,13 @@ def prepare(time, barycorr, wcs, ffi_values, image_shape):
 
 
 def apply(cube_times, target, mode="target"):
-    """The target's :class:`TimeCorrection` (``target`` a SkyCoord)."""
+    """The target's :class:`TimeCorrection` (``target`` a SkyCoord, or ICRS ``(ra, dec)`` in
+    degrees)."""
     check_mode(mode)
-    target_radec = (float(target.icrs.ra.deg), float(target.icrs.dec.deg))
+    if isinstance(target, tuple):
+        target_radec = (float(target[0]), float(target[1]))
+    else:
+        target_radec = (float(target.icrs.ra.deg), float(target.icrs.dec.deg))
     delta = np.zeros_like(cube_times.time)
     if mode == "target" and len(cube_times.positions):
         delta[cube_times.finite] = (romer_delay(cube_times.positions, *target_radec)

@@ -42,8 +42,8 @@ def card_image(key, value=None, comment=""):
 def _plain_image(key, value, comment):
     """The image of a plain card, or ``None`` when astropy has to make it."""
     if (key in _COMMENTARY or not _STANDARD_KEY.match(key)
-            or (comment and not _PRINTABLE.match(comment))):
-        return None
+            or (comment and (comment[-1] == " " or not _PRINTABLE.match(comment)))):
+        return None  # (astropy's configuration decides about trailing blanks)
     kind = type(value)
     if kind is float or kind is np.float64 or kind is np.float32:
         value = float(value)

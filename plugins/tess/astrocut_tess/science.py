@@ -15,6 +15,8 @@ import re
 
 import numpy as np
 
+from astrocut.geometry import celestial_wcs
+
 from . import aperture as pipeline
 from . import barycentric
 from .cards import cached_card, card_image
@@ -44,8 +46,10 @@ def enrich(info, wcs, request, corner, flux, flux_err, collected):
     """
     options = request.mission_options or {}
     mode = options.get("time_correction", "target")
-    times = barycentric.apply(cube_times(info, wcs), request.center, mode)
-    x, y = wcs.celestial.all_world2pix([[request.center.ra.deg, request.center.dec.deg]], 0)[0]
+    icrs = request.center.icrs
+    radec = (float(icrs.ra.deg), float(icrs.dec.deg))  # a SkyCoord attribute costs ~10 us
+    times = barycentric.apply(cube_times(info, wcs), radec, mode)
+    x, y = celestial_wcs(wcs).all_world2pix([radec], 0)[0]
     target_xy = (float(x) - corner[0], float(y) - corner[1])
     chosen = pipeline.pipeline_aperture(flux, info.columns["DQUALITY"], collected, target_xy)
     background = None
