@@ -24,6 +24,9 @@ for 10x10 and 146 ms for 100x100 here, which the bulk path cannot afford; and it
 the sum of squares, not the largest error. ``tests/core/test_wcs_fit.py`` compares the two.
 """
 
+import functools
+import math
+
 import numpy as np
 
 from .geometry import celestial_wcs
@@ -37,6 +40,7 @@ LAWSON_GAP = 0.03
 #: Interior points per axis of the fitting grid (the border is always used in full, thinned
 #: to about this many points per side).
 _GRID = 12
+_GESV = getattr(getattr(np.linalg, "_umath_linalg", None), "solve", None)
 
 
 def linear_tan(crval, crpix, cd):
@@ -69,8 +73,10 @@ def angular_separation_deg(lon1, lat1, lon2, lat2):
                                          np.radians(lon2), np.radians(lat2)))
 
 
+@functools.lru_cache(maxsize=256)
 def _fit_indices(nx, ny):
-    """Flat indices of the stamp pixels the fit uses: the border and a coarse interior grid."""
+    """Flat indices of the stamp pixels the fit uses: the border and a coarse interior grid
+    (remembered per shape: bulk stamps share a few shapes)."""
     def axis(n):
         return np.unique(np.linspace(0, n - 1, min(n, _GRID)).round().astype(int))
 
@@ -83,7 +89,9 @@ def _fit_indices(nx, ny):
         on_edge = ((every % nx == 0) | (every % nx == nx - 1) | (every // nx == 0)
                    | (every // nx == ny - 1))
         border = every[on_edge]
-    return np.unique(np.concatenate([grid, border]))
+    used = np.unique(np.concatenate([grid, border]))
+    used.setflags(write=False)
+    return used
 
 
 def minimax_affine(design, targets, steps=LAWSON_STEPS, tolerance=LAWSON_GAP):
@@ -96,19 +104,39 @@ def minimax_affine(design, targets, steps=LAWSON_STEPS, tolerance=LAWSON_GAP):
     """
     weights = np.full(len(design), 1.0 / len(design))
     coefficients = None
+    transposed = design.T
     for _ in range(steps):
         weighted = design * weights[:, None]
-        try:
-            coefficients = np.linalg.solve(design.T @ weighted, weighted.T @ targets)
-        except np.linalg.LinAlgError:
+        solved = _solve(transposed @ weighted, weighted.T @ targets)
+        if solved is None:
             break
-        errors = np.hypot(*(design @ coefficients - targets).T)
+        coefficients = solved
+        residual = design @ coefficients - targets
+        errors = np.hypot(residual[:, 0], residual[:, 1])
         largest = errors.max()
-        lower = np.sqrt(np.sum(weights * errors * errors))
+        spread = weights * errors
+        lower = math.sqrt((spread * errors).sum())
         if not largest > 0 or largest <= lower * (1.0 + tolerance):
             break
-        weights = weights * errors / np.sum(weights * errors)
+        weights = spread / spread.sum()
     return coefficients
+
+
+def _solve(matrix, right):
+    """``np.linalg.solve(matrix, right)``, or ``None`` for a singular matrix.
+
+    A Lawson step is a dozen small numpy operations, and ``np.linalg.solve``'s argument
+    checks cost three times its LAPACK call; the same gufunc is called directly where numpy
+    has it (the same solution, bit for bit: ``tests/core/test_wcs_fit.py``).
+    """
+    if _GESV is None:
+        try:
+            return np.linalg.solve(matrix, right)
+        except np.linalg.LinAlgError:
+            return None
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        solved = _GESV(matrix, right, signature="dd->d")
+    return solved if np.isfinite(solved).all() else None
 
 
 def tangent_basis(ra_deg, dec_deg):
@@ -201,9 +229,11 @@ def fit_linear_wcs(wcs, corner, shape):
     fixed = [axis for axis in (0, 1) if axis not in varying]
     cd = _local_cd(celestial, center_x, center_y, basis) if fixed else np.zeros((2, 2))
     known = offsets[:, fixed] @ cd[:, fixed].T if fixed else 0.0
-    design = np.column_stack([offsets[:, varying], np.ones(len(xs))])
     used = _fit_indices(nx, ny)
-    coefficients = minimax_affine(design[used], (targets - known)[used])
+    # Row-major, as the products' summation order (and so the last bits) depends on it.
+    design = np.ascontiguousarray(np.column_stack([offsets[used][:, varying],
+                                                   np.ones(len(used))]))
+    coefficients = minimax_affine(design, (targets - known)[used])
     for row, axis in enumerate(varying):
         cd[:, axis] = coefficients[row]
     shift = coefficients[-1]  # plane position of the stamp centre

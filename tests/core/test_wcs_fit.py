@@ -167,3 +167,16 @@ def test_minimax_affine_reaches_the_chebyshev_optimum():
     assert coefficients[:, 0] == pytest.approx([1.0, -1 / 8], abs=1e-3)
     least_squares, *_ = np.linalg.lstsq(design, targets, rcond=None)
     assert np.hypot(*(design @ least_squares - targets).T).max() == pytest.approx(1 / 6, rel=0.02)
+
+
+def test_lawson_solve_is_numpys_solve_bit_for_bit():
+    # The Lawson loop calls numpy's solve gufunc without np.linalg.solve's argument checks;
+    # the solution must be numpy's own, and a singular system must stop the loop as before.
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        design = np.column_stack([rng.normal(size=(50, 2)), np.ones(50)])
+        weighted = design * rng.uniform(size=50)[:, None]
+        matrix, right = design.T @ weighted, weighted.T @ rng.normal(size=(50, 2))
+        assert wcs_fit._solve(matrix, right).tobytes() == np.linalg.solve(matrix, right).tobytes()
+    assert wcs_fit._solve(np.zeros((3, 3)), np.ones((3, 2))) is None
+    assert wcs_fit._solve(np.ones((3, 3)), np.ones((3, 2))) is None
