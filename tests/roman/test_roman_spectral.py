@@ -384,3 +384,32 @@ def test_validation_is_skipped_after_the_first_file_only_while_writing(files, tm
         got.write_as_asdf(tmp_path / "failed", group_by="source_file", validate_output=False)
     assert asdf.schema.validate is counting
     assert os.listdir(tmp_path / "failed") == []
+
+
+# astrocut 1.4.0's signatures (inspect.signature of its RomanSpectralSubset), parameter by
+# parameter: name, kind, default.
+_PK, _KO = "POSITIONAL_OR_KEYWORD", "KEYWORD_ONLY"
+REFERENCE_SIGNATURES = {
+    "__init__": [("self", _PK, None), ("spectral_files", _PK, None), ("source_ids", _PK, None),
+                 ("wl_range", _PK, None), ("lite", _PK, True), ("max_workers", _PK, None),
+                 ("verbose", _PK, False)],
+    "iter_asdf_subsets": [("self", _PK, None), ("group_by", _KO, "combined"),
+                          ("spectral_files", _KO, None), ("source_ids", _KO, None)],
+    "get_asdf_subsets": [("self", _PK, None), ("group_by", _KO, "combined"),
+                         ("spectral_files", _KO, None), ("source_ids", _KO, None)],
+    "write_as_asdf": [("self", _PK, None), ("output_dir", _PK, "."), ("group_by", _KO, "combined"),
+                      ("spectral_files", _KO, None), ("source_ids", _KO, None),
+                      ("max_workers", _KO, None), ("validate_output", _KO, True)],
+    "subset": [("self", _PK, None)],
+}
+
+
+def test_the_1x_name_and_signatures():
+    import inspect
+
+    assert "RomanSpectralSubset" in dir(astrocut)
+    for method, expected in REFERENCE_SIGNATURES.items():
+        parameters = inspect.signature(getattr(astrocut.RomanSpectralSubset, method)).parameters
+        got = [(p.name, p.kind.name, None if p.default is p.empty else p.default)
+               for p in parameters.values()]
+        assert got == expected, method
