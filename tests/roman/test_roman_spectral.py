@@ -413,3 +413,17 @@ def test_the_1x_name_and_signatures():
         got = [(p.name, p.kind.name, None if p.default is p.empty else p.default)
                for p in parameters.values()]
         assert got == expected, method
+
+
+def test_quantity_arrays_keep_their_units(tmp_path):
+    path = tmp_path / "quantities.asdf"
+    whole = spectrum(31)
+    source = {"wl": whole["wl"] * u.nm, "flux": whole["flux"] * u.Jy, "number_coadds": 3}
+    asdf.AsdfFile({"roman": {"meta": {}, "data": {"31": source}}}).write_to(path)
+    in_um = subset([str(path)], 31, wl_range=(0.8 * u.um, 0.82 * u.um), lite=False)
+    kept = in_um.subset_data[str(path)]["31"]
+    assert kept["wl"].unit == u.nm and kept["flux"].unit == u.Jy
+    np.testing.assert_array_equal(kept["wl"].value, [800, 810, 820])
+    np.testing.assert_array_equal(kept["flux"].value, whole["flux"][5:8])
+    plain = subset([str(path)], 31, wl_range=(800, 820))  # numbers: in the array's unit
+    np.testing.assert_array_equal(plain.subset_data[str(path)]["31"]["wl"], kept["wl"])
