@@ -121,6 +121,26 @@ def test_get_tess_sectors_from_pointing_tables():
         astrocut.get_tess_sectors("400 -120", 0)
 
 
+def test_get_tess_sectors_is_ra_dec_crossmatch_over_the_tables(monkeypatch):
+    pytest.importorskip("tess_stars2px")
+    from astropy.table import Table
+
+    from astrocut_tess import footprint
+
+    crossmatched = astrocut.ra_dec_crossmatch(None, "350 -80", 2 * u.arcmin, 21)
+    assert crossmatched.colnames == ["sectorName", "sector", "camera", "ccd"]
+    by_name = astrocut.get_tess_sectors("350 -80", 2 * u.arcmin)
+    assert len(by_name) >= 7 and list(crossmatched["sectorName"]) == list(by_name["sectorName"])
+    # 1.x's module name, as 1.x's tests patch it
+    assert astrocut.tess_footprint_cutout is footprint
+    assert footprint.get_tess_sectors is astrocut.get_tess_sectors
+    empty = Table(names=["sectorName", "sector", "camera", "ccd"],
+                  dtype=["S10", "i4", "i4", "i4"])
+    monkeypatch.setattr("astrocut.tess_footprint_cutout.ra_dec_crossmatch",
+                        lambda *_a, **_k: empty)
+    assert len(astrocut.get_tess_sectors("350 -80", 0)) == 0
+
+
 def test_a_stamp_reaching_onto_a_ccd_finds_it():
     tess_stars2px = pytest.importorskip("tess_stars2px")
     # A position just past the left science edge of sector 1, camera 1, CCD 1 (column 45 is

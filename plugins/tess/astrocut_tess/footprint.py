@@ -15,6 +15,7 @@ from astrocut.errors import InvalidInputError, InvalidQueryError
 from astrocut.geometry import parse_coordinates, parse_cutout_size
 
 from .collection import CubeCollection, load_collection
+from .pointing import get_tess_sectors  # noqa: F401 - 1.x's tess_footprint_cutout has it
 
 
 def _sectors(sequence):
@@ -92,10 +93,17 @@ def ra_dec_crossmatch(all_ffis, coordinates, cutout_size, arcsec_per_px=21):
 
     ``all_ffis`` is a collection (see :func:`find_cubes`) or the astropy Table of an index
     (:meth:`CubeCollection.to_table`); the answer is a Table of the matching rows. A size
-    of 0 asks for the cubes holding the position itself. ``arcsec_per_px`` is accepted for
-    1.x calls; pixels come from each cube's own WCS.
+    of 0 asks for the cubes holding the position itself; pixels come from each cube's own
+    WCS. ``all_ffis=None`` asks tess-point's pointing tables instead (no cube needed;
+    ``arcsec_per_px`` converts angular sizes): a Table of ``sectorName``, ``sector``,
+    ``camera``, ``ccd``.
     """
     from astropy.table import Table
+
+    if all_ffis is None:
+        from .pointing import crossmatch
+
+        return crossmatch(coordinates, cutout_size, arcsec_per_px)
 
     if isinstance(all_ffis, Table):
         table = all_ffis

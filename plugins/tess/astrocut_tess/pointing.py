@@ -39,7 +39,7 @@ def _spacecraft():
     return _tess_point().TESS_Spacecraft_Pointing_Data()
 
 
-def _stamp_pixels(cutout_size):
+def _stamp_pixels(cutout_size, arcsec_per_px=ARCSEC_PER_PX):
     import astropy.units as u
 
     from astrocut.geometry import parse_cutout_size
@@ -51,7 +51,7 @@ def _stamp_pixels(cutout_size):
     for side in (parsed.nx, parsed.ny):
         if isinstance(side, u.Quantity):
             side = (side.value if side.unit == u.pixel
-                    else side.to_value(u.arcsec) / ARCSEC_PER_PX)
+                    else side.to_value(u.arcsec) / arcsec_per_px)
         sides.append(max(float(side), 1.0))
     return sides
 
@@ -90,6 +90,24 @@ def _lookup(ra, dec):
     return ids[keep], sectors[keep], cameras[keep], ccds[keep], cols[keep], rows[keep]
 
 
+def crossmatch(coordinates, cutout_size=0, arcsec_per_px=ARCSEC_PER_PX):
+    """tess-point's CCDs whose pixels hold a stamp: what ``ra_dec_crossmatch(None, ...)`` and
+    so :func:`get_tess_sectors` answer. A Table of ``sectorName`` (``tess-s0001-4-4``),
+    ``sector``, ``camera``, ``ccd``, one row per CCD, sorted by sector, camera and CCD."""
+    from astropy.table import Table
+
+    coord = _parse(coordinates)
+    nx, ny = _stamp_pixels(cutout_size, arcsec_per_px)
+    ra, dec = _outline(coord, nx, ny)
+    _, sectors, cameras, ccds, _, _ = _lookup(ra, dec)
+    found = sorted({(int(s), int(c), int(d)) for s, c, d in zip(sectors, cameras, ccds,
+                                                                strict=True)})
+    names = [f"tess-s{s:04d}-{c}-{d}" for s, c, d in found]
+    columns = list(zip(*found, strict=True)) if found else [[], [], []]
+    return Table([names, *columns], names=["sectorName", "sector", "camera", "ccd"],
+                 dtype=["S20", "i4", "i4", "i4"])
+
+
 def get_tess_sectors(coordinates, cutout_size=0):
     """The sectors, cameras and CCDs whose pixels hold a stamp (1.x name), offline.
 
@@ -105,18 +123,12 @@ def get_tess_sectors(coordinates, cutout_size=0):
         Columns ``sectorName`` (``tess-s0001-4-4``), ``sector``, ``camera``, ``ccd``, one row
         per CCD, sorted by sector, camera and CCD.
     """
-    from astropy.table import Table
+    from . import footprint
 
-    coord = _parse(coordinates)
-    nx, ny = _stamp_pixels(cutout_size)
-    ra, dec = _outline(coord, nx, ny)
-    _, sectors, cameras, ccds, _, _ = _lookup(ra, dec)
-    found = sorted({(int(s), int(c), int(d)) for s, c, d in zip(sectors, cameras, ccds,
-                                                                strict=True)})
-    names = [f"tess-s{s:04d}-{c}-{d}" for s, c, d in found]
-    columns = list(zip(*found, strict=True)) if found else [[], [], []]
-    return Table([names, *columns], names=["sectorName", "sector", "camera", "ccd"],
-                 dtype=["S20", "i4", "i4", "i4"])
+    # As in 1.x, the answer is ra_dec_crossmatch's (here over tess-point's tables), looked up
+    # on its module at call time.
+    matches = footprint.ra_dec_crossmatch(None, coordinates, cutout_size)
+    return matches[["sectorName", "sector", "camera", "ccd"]]
 
 
 def compare_with_cubes(coordinates, collection, tolerance=1.0):

@@ -7,6 +7,7 @@ so far; a second mission with collections would move it behind a core hook.
 
 def public_names():
     """``{name: object}`` exported through ``astrocut_public_api``."""
+    from . import footprint
     from .collection import CubeCollection, CubeEntry
     from .footprint import (TessFootprintCutout, cube_cut_from_footprint, find_cubes,
                             ra_dec_crossmatch)
@@ -18,4 +19,7 @@ def public_names():
             "find_cubes": find_cubes, "cube_cut_from_footprint": cube_cut_from_footprint,
             "TessFootprintCutout": TessFootprintCutout, "ra_dec_crossmatch": ra_dec_crossmatch,
             "get_tess_sectors": get_tess_sectors, "cube_cut_path": cube_cut_path,
-            "center_on_path": center_on_path, "path_to_footprints": path_to_footprints}
+            "center_on_path": center_on_path, "path_to_footprints": path_to_footprints,
+            # 1.x's module of these names, where get_tess_sectors finds ra_dec_crossmatch
+            # (1.x's tests patch "astrocut.tess_footprint_cutout.ra_dec_crossmatch")
+            "tess_footprint_cutout": footprint}
