@@ -146,7 +146,7 @@ def _cut_cube_chunk(targets, cube_file, output_path, product, inputs=(), fsspec_
                 cutout = cut_from_cube(cube, request)
                 ny, nx = cutout.shape
                 result["size_x"], result["size_y"] = nx, ny
-                path = os.path.join(output_path, default_cutout_name(cube, center, cutout.shape))
+                path = os.path.join(output_path, default_cutout_name(cube, center, cutout.shape, frames))
                 refuse_overwriting_inputs(path, inputs, "target pixel file")
                 result["path"] = write_cutouts([cutout], cube.output_format, path)
                 result["status"] = "ok"

@@ -11,7 +11,7 @@ from .dispatch import (check_input, check_input_file, check_max_memory, file_lis
                        identify_required, read_into_memory, write_cutouts)
 from .errors import InvalidInputError, PluginError
 from .geometry import parse_coordinates, parse_cutout_size
-from .frames import frame_selection
+from .frames import frame_selection, with_name_part
 from .models import CubeCutRequest, CubeRequest
 from .output import check_path_text, prepare_directory, refuse_overwriting_inputs
 from .runner import check_executor
@@ -158,12 +158,13 @@ def target_keywords(row, names):
     return out
 
 
-def default_cutout_name(cube, center, shape):
-    """The cube plugin's file name for a cutout at ``center`` of ``(ny, nx)`` ``shape``."""
-    return cube.default_name(center, shape)
+def default_cutout_name(cube, center, shape, selection=None):
+    """The cube plugin's file name for a cutout at ``center`` of ``(ny, nx)`` ``shape``, with
+    the frame ``selection``'s name part (:func:`astrocut.frames.name_part`)."""
+    return with_name_part(cube.default_name(center, shape), selection)
 
 
-def legacy_cutout_name(cube, cube_file, center, shape):
+def legacy_cutout_name(cube, cube_file, center, shape, selection=None):
     """1.x's ``legacy_filenames`` name: ``<base>_<ra:.6f>_<dec:.6f>_<nx>x<ny>_astrocut.fits``.
 
     ``<base>`` is the one the cube's plugin puts in front of the seed's name
@@ -180,7 +181,8 @@ def legacy_cutout_name(cube, cube_file, center, shape):
             break
     else:
         base = os.path.splitext(os.path.basename(os.fspath(cube_file).split("?")[0]))[0]
-    return f"{base}_{center.ra.deg:.6f}_{center.dec.deg:.6f}_{nx}x{ny}_astrocut.fits"
+    return with_name_part(f"{base}_{center.ra.deg:.6f}_{center.dec.deg:.6f}_{nx}x{ny}"
+                          "_astrocut.fits", selection)
 
 
 def check_threads(threads):
@@ -313,9 +315,9 @@ class CutoutFactory:
             result = read_into_memory([cutout], cube.output_format)
         else:
             if legacy_filenames:
-                default = legacy_cutout_name(cube, cube_file, center, cutout.shape)
+                default = legacy_cutout_name(cube, cube_file, center, cutout.shape, selection)
             else:
-                default = default_cutout_name(cube, center, cutout.shape)
+                default = default_cutout_name(cube, center, cutout.shape, selection)
             name = target_pixel_file or default
             path = name if os.path.dirname(name) else os.path.join(output_path, name)
             prepare_directory(os.path.dirname(path) or ".", "target_pixel_file's directory")

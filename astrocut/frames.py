@@ -11,6 +11,7 @@ frame that is NaN makes its bin NaN: a bin is never the sum of fewer frames than
 """
 
 import numbers
+import os
 
 import numpy as np
 
@@ -156,3 +157,37 @@ def bin_column(values, bin_size, how):
     if how == "or":
         return np.bitwise_or.reduce(grouped, axis=1)
     raise ValueError(f"unknown binning {how!r}")
+
+
+def name_part(selection):
+    """The default file name's part that tells a frame selection apart (``""`` for none).
+
+    As asked, so the name says what was requested: ``_frames{start}to{stop}`` (an open end
+    left empty: ``_frames-50to``), ``_times{start}to{stop}`` (the numbers as Python writes
+    them), then ``_bin{k}{method}`` for bins of more than one frame.
+    """
+    if selection is None:
+        return ""
+
+    def text(value):
+        return "" if value is None else repr(value)
+
+    part = ""
+    if selection.frames is not None:
+        part += f"_frames{text(selection.frames[0])}to{text(selection.frames[1])}"
+    elif selection.times is not None:
+        part += f"_times{text(selection.times[0])}to{text(selection.times[1])}"
+    if selection.bin_size > 1:
+        part += f"_bin{selection.bin_size}{selection.bin_method}"
+    return part
+
+
+def with_name_part(name, selection):
+    """``name`` with :func:`name_part` before its ``_astrocut`` tail (else its extension)."""
+    part = name_part(selection)
+    if not part:
+        return name
+    stem, extension = os.path.splitext(name)
+    if stem.endswith("_astrocut"):
+        return f"{stem[:-len('_astrocut')]}{part}_astrocut{extension}"
+    return f"{stem}{part}{extension}"

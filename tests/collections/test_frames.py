@@ -200,3 +200,29 @@ def test_frame_range_over_http_reads_only_those_frames(cube, full):
     np.testing.assert_array_equal(part[1].data["FLUX"], full["FLUX"][4:6])
     assert part_bytes == 5 * 7 * 2 * 2 * 4  # two frames of flux and error per pixel
     assert whole_bytes == 5 * 7 * N * 2 * 4
+
+
+def test_selected_tpfs_have_distinguishing_default_names(cube, full, tmp_path):
+    path, target = cube
+    factory = CutoutFactory()
+    plain = factory.cube_cut(path, target, [7, 5], output_path=str(tmp_path))
+    stem = os.path.basename(plain)[:-len("_astrocut.fits")]
+    start = float(full["TIME"][8])
+    cases = [({"frames": (3, 9)}, "_frames3to9"),
+             ({"frames": (-4, None)}, "_frames-4to"),
+             ({"times": (start, None)}, f"_times{start!r}to"),
+             ({"bin_size": 2}, "_bin2sum"),
+             ({"frames": (0, 6), "bin_size": 3, "bin_method": "mean"}, "_frames0to6_bin3mean")]
+    for kwargs, part in cases:
+        written = factory.cube_cut(path, target, [7, 5], output_path=str(tmp_path), **kwargs)
+        assert os.path.basename(written) == f"{stem}{part}_astrocut.fits"
+        assert len(fits.getdata(written, 1)) < N  # each holds its own selection
+    # none overwrote another's file, nor the unselected one
+    assert len(os.listdir(tmp_path)) == len(cases) + 1
+    assert len(fits.getdata(plain, 1)) == N
+    legacy = factory.cube_cut(path, target, [7, 5], output_path=str(tmp_path),
+                              legacy_filenames=True, bin_size=2)
+    assert legacy.endswith("_7x5_bin2sum_astrocut.fits")
+    table = cube_cut_many(path, [target], cutout_size=[7, 5], output_path=str(tmp_path / "m"),
+                          frames=(2, 10), verbose=False)
+    assert os.path.basename(table["path"][0]) == f"{stem}_frames2to10_astrocut.fits"
