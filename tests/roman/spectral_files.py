@@ -14,6 +14,9 @@ import asdf
 import numpy as np
 from astropy.time import Time
 
+SOURCES_A = [420001, 420002, 420003, 420004, 420005]
+SOURCES_B = [420003, 420004, 420005, 420006, 420007]  # 420007 stored under an integer key
+
 
 def meta(filename):
     """The keywords of a combined 1-D spectrum file (names from rad's GDPS keyword lists)."""
@@ -64,3 +67,17 @@ def make_spectral_file(path, source_ids, int_keys=(), extra=True):
                                                   "version": "3.3.0"})
     af.write_to(path)
     return str(path)
+
+
+def make_pair(folder):
+    """Two files sharing three sources, as a prism visit's neighbouring fields would."""
+    return [make_spectral_file(folder / "prism_a.asdf", SOURCES_A),
+            make_spectral_file(folder / "prism_b.asdf", SOURCES_B, int_keys=(420007,))]
+
+
+def subset(files, ids, **kwargs):
+    """A RomanSpectralSubset read in this process unless a test asks for workers."""
+    import astrocut
+
+    kwargs.setdefault("max_workers", 1)
+    return astrocut.RomanSpectralSubset(files, ids, **kwargs)
