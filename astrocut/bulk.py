@@ -19,7 +19,7 @@ from . import runner
 from .errors import AstrocutError, InvalidInputError, WorkerError
 from .frames import frame_selection
 from .geometry import (center_pixel, decimal_degrees, icrs_pixels, parse_coordinate_list,
-                       parse_coordinates, parse_cutout_size)
+                       parse_coordinates, parse_cutout_size, radec_deg)
 from .models import CubeCutRequest
 from .output import prepare_directory, refuse_overwriting_inputs
 from .progress import Progress
@@ -142,7 +142,7 @@ def _cut_cube_chunk(targets, cube_file, output_path, product, inputs=(), fsspec_
                 if not isinstance(request, CubeCutRequest):
                     raise request
                 center = request.center
-                result["ra"], result["dec"] = float(center.ra.deg), float(center.dec.deg)
+                result["ra"], result["dec"] = radec_deg(center)
                 cutout = cut_from_cube(cube, request)
                 ny, nx = cutout.shape
                 result["size_x"], result["size_y"] = nx, ny

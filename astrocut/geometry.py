@@ -200,6 +200,24 @@ _DECIMALS = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)\s+[+-]?(\d+\.?\d*|\.\d+)\s*\Z
                        re.ASCII)
 
 
+_RADEC = "_astrocut_radec_deg"
+
+
+def radec_deg(coord):
+    """``(coord.ra.deg, coord.dec.deg)`` as floats, remembered on an ICRS scalar SkyCoord.
+
+    A SkyCoord's first ``.ra`` costs ~125 us (it builds its spherical representation) and
+    each later one ~9 us, and a bulk target needs its position a dozen times. A scalar
+    cannot be changed in place, so what is remembered stays true.
+    """
+    cached = vars(coord).get(_RADEC)
+    if cached is None:
+        cached = (float(coord.ra.deg), float(coord.dec.deg))
+        if coord.isscalar and coord.frame.name == "icrs":
+            vars(coord)[_RADEC] = cached
+    return cached
+
+
 def parse_coordinate_list(items):
     """:func:`parse_coordinates` of each item: a SkyCoord, or the error it raises.
 
@@ -218,8 +236,10 @@ def parse_coordinate_list(items):
     if batch:
         ra, dec = np.array([pairs[index] for index in batch], dtype=float).T
         coords = SkyCoord(ra, dec, unit="deg", frame="icrs")
+        ras, decs = coords.ra.deg, coords.dec.deg  # once for all: see radec_deg
         for position, index in enumerate(batch):
-            out[index] = coords[position]
+            out[index] = coord = coords[position]
+            vars(coord)[_RADEC] = (float(ras[position]), float(decs[position]))
     for index, item in enumerate(items):
         if out[index] is None:
             try:
@@ -263,7 +283,7 @@ def center_pixel(wcs, coord, source):
             warnings.simplefilter("ignore")
             if coord.frame.name == "icrs" and is_icrs_wcs(celestial) and not celestial.pixel_bounds:
                 try:
-                    x, y = celestial.all_world2pix(coord.ra.deg, coord.dec.deg, 0)
+                    x, y = celestial.all_world2pix(*radec_deg(coord), 0)
                 except astropy.wcs.NoConvergence as exc:  # as world_to_pixel answers
                     x, y = np.asarray(exc.best_solution).reshape(-1)[:2]
             else:

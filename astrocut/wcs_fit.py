@@ -105,20 +105,21 @@ def minimax_affine(design, targets, steps=LAWSON_STEPS, tolerance=LAWSON_GAP):
     weights = np.full(len(design), 1.0 / len(design))
     coefficients = None
     transposed = design.T
-    for _ in range(steps):
-        weighted = design * weights[:, None]
-        solved = _solve(transposed @ weighted, weighted.T @ targets)
-        if solved is None:
-            break
-        coefficients = solved
-        residual = design @ coefficients - targets
-        errors = np.hypot(residual[:, 0], residual[:, 1])
-        largest = errors.max()
-        spread = weights * errors
-        lower = math.sqrt((spread * errors).sum())
-        if not largest > 0 or largest <= lower * (1.0 + tolerance):
-            break
-        weights = spread / spread.sum()
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # see _solve
+        for _ in range(steps):
+            weighted = design * weights[:, None]
+            solved = _solve(transposed @ weighted, weighted.T @ targets)
+            if solved is None:
+                break
+            coefficients = solved
+            residual = design @ coefficients - targets
+            errors = np.hypot(residual[:, 0], residual[:, 1])
+            largest = errors.max()
+            spread = weights * errors
+            lower = math.sqrt((spread * errors).sum())
+            if not largest > 0 or largest <= lower * (1.0 + tolerance):
+                break
+            weights = spread / spread.sum()
     return coefficients
 
 
@@ -134,9 +135,10 @@ def _solve(matrix, right):
             return np.linalg.solve(matrix, right)
         except np.linalg.LinAlgError:
             return None
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        solved = _GESV(matrix, right, signature="dd->d")
-    return solved if np.isfinite(solved).all() else None
+    # A singular matrix gives NaN (under numpy's "invalid" error state; the caller silences
+    # it) where np.linalg.solve raises.
+    solved = _GESV(matrix, right, signature="dd->d")
+    return solved if math.isfinite(solved.sum()) else None
 
 
 def tangent_basis(ra_deg, dec_deg):

@@ -8,7 +8,8 @@ from astropy.wcs import WCS
 
 from astrocut.errors import InvalidInputError, InvalidQueryError
 from astrocut.geometry import (overlap, parse_coordinate_list, parse_coordinates,
-                               parse_cutout_size, reference_corner, stamp_corner, stamp_window)
+                               parse_cutout_size, radec_deg, reference_corner, stamp_corner,
+                               stamp_window)
 
 
 @pytest.fixture
@@ -53,7 +54,16 @@ def test_a_list_of_coordinates_parses_as_each_one_does():
             continue
         assert got.isscalar and got.frame.name == "icrs"
         assert (got.ra.deg, got.dec.deg) == (expected.ra.deg, expected.dec.deg)
+        # What radec_deg remembers (set from the array for the batch) is the same.
+        assert radec_deg(got) == radec_deg(expected) == (expected.ra.deg, expected.dec.deg)
     assert sum(isinstance(got, Exception) for got in parsed) == 7
+
+
+def test_radec_deg_is_remembered_only_where_it_cannot_change():
+    icrs = SkyCoord(10.25, -5.5, unit="deg")
+    assert radec_deg(icrs) == (10.25, -5.5) and "_astrocut_radec_deg" in vars(icrs)
+    fk5 = SkyCoord(10.25, -5.5, unit="deg", frame="fk5")
+    assert radec_deg(fk5) == (10.25, -5.5) and "_astrocut_radec_deg" not in vars(fk5)
 
 
 def test_sizes():

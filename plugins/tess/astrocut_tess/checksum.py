@@ -74,14 +74,18 @@ def checksum_cards():
     return list(_CARDS)
 
 
-def sign(header, data):
+def sign(header, data, checksum_at=None):
     """``header`` (bytes of whole 2880-byte blocks ending with :func:`checksum_cards` before
     END) with its ``CHECKSUM`` and ``DATASUM`` set for ``data`` (the data unit's bytes;
-    padding zeros may be left out)."""
+    padding zeros may be left out). ``checksum_at``: the CHECKSUM card's byte offset, when
+    the caller knows it (DATASUM follows it), else the header is searched."""
     header = bytearray(header)
     datasum = ones_complement_sum(data)
-    checksum_at = _card_offset(header, b"CHECKSUM")
-    datasum_at = _card_offset(header, b"DATASUM ")
+    if checksum_at is None or header[checksum_at:checksum_at + 8] != b"CHECKSUM":
+        checksum_at = _card_offset(header, b"CHECKSUM")
+    datasum_at = checksum_at + CARD
+    if header[datasum_at:datasum_at + 8] != b"DATASUM ":
+        datasum_at = _card_offset(header, b"DATASUM ")
     # A string of up to 10 digits fills the 20-column value field the same way, so only the
     # value changes (as astropy formats it: quoted, padded to 8 characters).
     header[datasum_at + 10:datasum_at + 30] = f"'{datasum:<8}'".ljust(20).encode("ascii")

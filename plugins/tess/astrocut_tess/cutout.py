@@ -26,7 +26,7 @@ from astropy.wcs import WCS, FITSFixedWarning
 
 from astrocut import remote
 from astrocut.errors import InvalidInputError
-from astrocut.geometry import overlap, stamp_window
+from astrocut.geometry import overlap, radec_deg, stamp_window
 from astrocut.models import CubeCutout
 
 from . import science
@@ -79,7 +79,7 @@ def tpf_name(cube_file, center, shape):
             name = name[: -len(suffix)]
             break
     ny, nx = shape
-    ra, dec = round(float(center.ra.deg), 6), round(float(center.dec.deg), 6)
+    ra, dec = (round(value, 6) for value in radec_deg(center))
     return f"{name}_{ra!r}_{dec!r}_{nx}x{ny}_astrocut.fits"
 
 

@@ -29,6 +29,7 @@ import stat
 
 import numpy as np
 
+from astrocut.geometry import radec_deg
 from astrocut.output import atomic_path
 
 from . import checksum, science
@@ -48,7 +49,8 @@ def _hdu(cards, data):
     padding."""
     view = memoryview(data).cast("B")
     size = view.nbytes
-    header = checksum.sign(header_bytes(list(cards) + checksum.checksum_cards()), view)
+    body = "".join(cards)
+    header = checksum.sign(header_bytes([body] + checksum.checksum_cards()), view, len(body))
     return header, view, bytes(padded(size) - size)
 
 
@@ -356,10 +358,9 @@ def tpf_parts(cutout):
     # PRIMARY
     primary = science.set_target_cards(template.primary, metadata)
     center = cutout.center
-    primary[template.ra_index] = card_image("RA_OBJ", float(center.ra.deg),
-                                            "[deg] right ascension")
-    primary[template.dec_index] = card_image("DEC_OBJ", float(center.dec.deg),
-                                             "[deg] declination")
+    ra, dec = radec_deg(center)
+    primary[template.ra_index] = card_image("RA_OBJ", ra, "[deg] right ascension")
+    primary[template.dec_index] = card_image("DEC_OBJ", dec, "[deg] declination")
     hdus = [_hdu(primary, b"")]
 
     # PIXELS
@@ -406,11 +407,15 @@ def write_tpf(cutout, path):
     target = os.path.realpath(path) if os.path.islink(path) else path
     with atomic_path(target) as temporary:
         with open(temporary, "wb", buffering=0) as handle:
+            # One system call for the whole file; a short write continues piece by piece.
+            written = os.writev(handle.fileno(), pieces)
             for piece in pieces:
-                view = memoryview(piece)
+                view = memoryview(piece).cast("B")
+                skip = min(written, view.nbytes)
+                written -= skip
+                view = view[skip:]
                 while view.nbytes:
-                    written = handle.write(view)
-                    view = view[written:]
+                    view = view[handle.write(view):]
         with contextlib.suppress(FileNotFoundError):
             os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
     return path
