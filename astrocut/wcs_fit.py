@@ -208,6 +208,37 @@ def sky_vectors(celestial, xs, ys):
     return from_plane(offsets @ matrix.T, tangent_basis(*core.crval))
 
 
+def stamp_frame_vectors(celestial, xs, ys, basis):
+    """Directions of the sky positions of 0-based pixels ``(xs, ys)`` through the full WCS, in
+    the frame whose axes are the rows of ``basis`` (:func:`tangent_basis`); not normalised.
+
+    ``sky_vectors(...) @ basis.T`` up to length. For a TAN(-SIP) WCS the FFI's tangent plane
+    maps to the stamp's by a rotation of ``(1, xi, eta)``, so this is one ``(n, 2) @ (2, 3)``
+    product after SIP, with no normalisation (``tests/core/test_wcs_fit.py``).
+    """
+    if not _is_plain_tan(celestial):
+        return sky_vectors(celestial, xs, ys) @ basis.T
+    core = celestial.wcs
+    pixels = np.column_stack([xs + 1.0, ys + 1.0])
+    if celestial.sip is not None:
+        offsets = celestial.sip_pix2foc(pixels, 1)  # relative to CRPIX, SIP applied
+    else:
+        offsets = pixels - core.crpix
+    matrix = np.asarray(core.cd) if core.has_cd() else core.get_pc() * core.cdelt[:, None]
+    rotation = tangent_basis(*core.crval) @ basis.T
+    return rotation[0] + offsets @ (np.radians(matrix).T @ rotation[1:])
+
+
+@functools.lru_cache(maxsize=256)
+def _centred_grid(nx, ny):
+    """Offsets ``(x, y)`` of every pixel of an ``nx`` x ``ny`` stamp from its centre (exact
+    half-integers; remembered per shape)."""
+    ys, xs = np.mgrid[0:ny, 0:nx]
+    grid = np.column_stack([xs.ravel() - (nx - 1) / 2, ys.ravel() - (ny - 1) / 2])
+    grid.setflags(write=False)
+    return grid
+
+
 def fit_linear_wcs(wcs, corner, shape):
     """Fit a linear TAN WCS (stamp pixel coordinates) to ``wcs`` over a stamp.
 
@@ -215,16 +246,15 @@ def fit_linear_wcs(wcs, corner, shape):
     """
     celestial = celestial_wcs(wcs)
     (ny, nx) = shape
-    xs, ys = stamp_grid(corner, shape)
-    truth = sky_vectors(celestial, xs, ys)
-
     # Tangent point at the stamp centre.
     center_x, center_y = corner[0] + (nx - 1) / 2, corner[1] + (ny - 1) / 2
     crval = np.array(celestial.all_pix2world([[center_x, center_y]], 0)[0])
     basis = tangent_basis(*crval)
-    targets = to_plane(truth, basis)
     # Offsets from the stamp centre keep the normal equations well conditioned.
-    offsets = np.column_stack([xs - center_x, ys - center_y])
+    offsets = _centred_grid(nx, ny)
+    truth = stamp_frame_vectors(celestial, offsets[:, 0] + center_x, offsets[:, 1] + center_y,
+                                basis)
+    targets = np.degrees(truth[:, 1:] / truth[:, :1])  # the stamp's tangent plane
 
     varying = [axis for axis, n in ((0, nx), (1, ny)) if n > 1]
     # A single row or column cannot constrain the other axis: its CD column is the local one.
@@ -244,11 +274,16 @@ def fit_linear_wcs(wcs, corner, shape):
     fitted = linear_tan(crval, crpix, cd)
 
     # What the fitted WCS gives at every pixel, in the same tangent plane (it is a TAN WCS
-    # with this tangent point), compared on the sphere.
-    model = offsets @ cd.T + shift
-    separation = vector_separation_deg(truth, from_plane(model, basis))
+    # with this tangent point), compared on the sphere (as directions in the stamp's frame).
+    model = np.radians(offsets @ cd.T + shift)
+    separation = vector_separation_deg(_normalised(truth),
+                                       _normalised(np.column_stack([np.ones(len(model)), model])))
     return FittedWCS(wcs=fitted, max_separation=float(np.max(separation)),
                      sigma=float(np.sqrt(np.sum(separation ** 2))))
+
+
+def _normalised(vectors):
+    return vectors / np.sqrt(np.einsum("ij,ij->i", vectors, vectors))[:, None]
 
 
 def _local_cd(celestial, x, y, basis):

@@ -121,6 +121,31 @@ def test_sky_vectors_equal_astropy_all_pix2world(changes):
     assert np.max(wcs_fit.vector_separation_deg(ours, theirs)) * 3600 < 1e-7
 
 
+@pytest.mark.parametrize("changes", [
+    {}, {"CRVAL2": -88.5, "CDELT1": 2.0},
+    {"CTYPE1": "RA---SIN", "CTYPE2": "DEC--SIN", "A_ORDER": None, "B_ORDER": None,
+     "A_0_2": None, "A_1_1": None, "A_2_0": None, "B_0_2": None, "B_1_1": None,
+     "B_2_0": None},
+])
+def test_stamp_frame_vectors_are_astropys_positions_in_the_stamp_frame(changes):
+    # The fit's shortcut (one rotation from the FFI's tangent plane to the stamp's) gives
+    # the directions astropy's all_pix2world gives, and their tangent-plane coordinates are
+    # those of a TAN WCS at the stamp centre.
+    wcs = _header_wcs(**changes)
+    xs, ys = stamp_grid((1900, 5), (80, 70))
+    ra0, dec0 = wcs.all_pix2world([[1900 + 34.5, 5 + 39.5]], 0)[0]
+    basis = wcs_fit.tangent_basis(ra0, dec0)
+    ours = wcs_fit.stamp_frame_vectors(wcs, xs, ys, basis)
+    ours = ours / np.linalg.norm(ours, axis=1)[:, None]
+    ra, dec = wcs.all_pix2world(xs, ys, 0)
+    theirs = wcs_fit.unit_vectors(ra, dec) @ basis.T
+    assert np.max(wcs_fit.vector_separation_deg(ours, theirs)) * 3600 < 1e-7
+    plane = np.degrees(ours[:, 1:] / ours[:, :1])
+    tan = np.column_stack(wcs_fit.linear_tan([ra0, dec0], [0.0, 0.0], np.eye(2))
+                          .wcs_world2pix(ra, dec, 1))
+    assert np.max(np.abs(plane - tan)) * 3600 < 1e-7
+
+
 def test_plane_projection_equals_astropy_tan():
     rng = np.random.default_rng(3)
     ra0, dec0 = 123.4, -56.7
