@@ -298,7 +298,7 @@ def center_pixel(wcs, coord, source):
 
 
 def stamp_window(wcs, coord, size, image_shape, source, placement="center",
-                 limit_rounding_method=None):
+                 limit_rounding_method=None, pixel=None):
     """Place a stamp: return ``(corner, (ny, nx))`` for ``coord`` and ``size`` on an image.
 
     ``image_shape`` is the image's ``(ny, nx)``. ``placement="center"`` centres the stamp on
@@ -308,7 +308,8 @@ def stamp_window(wcs, coord, size, image_shape, source, placement="center",
     ``source`` when no pixel of the stamp lies on the image.
     """
     check_placement(placement, limit_rounding_method or "round")
-    x, y = center_pixel(wcs, coord, source)
+    # ``pixel``: center_pixel's answer, when the caller needs it too.
+    x, y = pixel if pixel is not None else center_pixel(wcs, coord, source)
     nx, ny = size.to_pixels(wcs)
     # Padding a stamp past the edges is fine; a stamp many times the image is a typo.
     limit_x, limit_y = 4 * image_shape[1] + 100, 4 * image_shape[0] + 100

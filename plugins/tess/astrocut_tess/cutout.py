@@ -26,7 +26,7 @@ from astropy.wcs import WCS, FITSFixedWarning
 
 from astrocut import remote
 from astrocut.errors import InvalidInputError
-from astrocut.geometry import overlap, radec_deg, stamp_window
+from astrocut.geometry import center_pixel, overlap, radec_deg, stamp_window
 from astrocut.models import CubeCutout
 
 from . import science
@@ -188,11 +188,12 @@ class TessCube:
 
     # -- cutting
 
-    def window(self, request):
-        """``(corner, (ny, nx))`` of the stamp ``request`` asks for (no data read)."""
+    def window(self, request, pixel=None):
+        """``(corner, (ny, nx))`` of the stamp ``request`` asks for (no data read); ``pixel``
+        the target's 0-based image pixel, when known (:func:`center_pixel`)."""
         return stamp_window(self.wcs, request.center, request.size, self.info.image_shape,
                             source=self.path, placement=request.placement,
-                            limit_rounding_method=request.limit_rounding_method)
+                            limit_rounding_method=request.limit_rounding_method, pixel=pixel)
 
     def read_stamp(self, corner, shape, frames=None):
         """Flux, uncertainty and aperture of a stamp; pixels off the image are NaN / 0.
@@ -289,7 +290,9 @@ class TessCube:
 
     def cut(self, request):
         """Cut ``request`` (a :class:`~astrocut.models.CubeCutRequest`): a CubeCutout."""
-        corner, shape = self.window(request)
+        # The target's pixel places the stamp and seeds its aperture.
+        pixel = center_pixel(self.wcs, request.center, self.path)
+        corner, shape = self.window(request, pixel)
         # cube_cut(product=...) arrives as a mission option: the pipeline that made the FFIs.
         ffi_type = request.mission_options.get("product") or "SPOC"
         selection = getattr(request, "frames", None)
@@ -305,7 +308,7 @@ class TessCube:
             info = selected_info(self.info, first, stop, selection)
         # Per-target time, the pipeline aperture and the optional background (science.py).
         flux, aperture, extra = science.enrich(info, self.wcs, request, corner, flux,
-                                               flux_err, aperture > 0)
+                                               flux_err, aperture > 0, pixel=pixel)
         metadata = {"cube": info, "ffi_type": ffi_type,
                     "frames_selected": selection is not None, **extra}
         return CubeCutout(flux=flux, flux_err=flux_err, aperture=aperture, corner=corner,

@@ -38,17 +38,19 @@ def cube_times(info, wcs):
     return times
 
 
-def enrich(info, wcs, request, corner, flux, flux_err, collected):
+def enrich(info, wcs, request, corner, flux, flux_err, collected, pixel=None):
     """Time, aperture and background of one stamp.
 
     Returns ``(flux, aperture mask, metadata)``: ``flux`` background-subtracted when the
-    request asks for it, the APERTURE bit image, and the cutout metadata entries.
+    request asks for it, the APERTURE bit image, and the cutout metadata entries. ``pixel``:
+    the target's 0-based image pixel, if the caller has it.
     """
     options = request.mission_options or {}
     mode = options.get("time_correction", "target")
     radec = radec_deg(request.center.icrs)
     times = barycentric.apply(cube_times(info, wcs), radec, mode)
-    x, y = celestial_wcs(wcs).all_world2pix([radec], 0)[0]
+    # The target's image pixel: the caller's center_pixel answer, or the same computation.
+    x, y = pixel if pixel is not None else celestial_wcs(wcs).all_world2pix([radec], 0)[0]
     target_xy = (float(x) - corner[0], float(y) - corner[1])
     chosen = pipeline.pipeline_aperture(flux, info.columns["DQUALITY"], collected, target_xy)
     background = None
