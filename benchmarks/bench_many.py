@@ -7,7 +7,8 @@ Compares, from one run:
 
 The cube is read once (untimed) before the first timed run, so every run finds it in the
 page cache: otherwise the first run (ours) pays the disk reads that the runs after it get
-for free, which moved the 200-target figure by ~2 ms a target.
+for free, which moved the 200-target figure by ~2 ms a target. Each run's output folder is
+emptied and the file system synced before its timer starts.
 
     python benchmarks/bench_many.py --reference-python /path/to/ref-venv/bin/python
 """
@@ -102,18 +103,25 @@ def main():
         path = os.path.join(out, name)
         shutil.rmtree(path, ignore_errors=True)
         os.makedirs(path)
+        # The file system finishes removing the last run's files later, in the next timed
+        # run's time (a run after a 1000-target run was 1.5x slower): settle it first.
+        os.sync()
         return path
 
+    # Output folders are emptied before the timer starts (removing the last run's 1000 files
+    # was inside the timed call before).
+    serial_out = fresh("serial")
     started = time.perf_counter()
-    result = cube_cut_many(cube, table, cutout_size=args.stamp, output_path=fresh("serial"),
+    result = cube_cut_many(cube, table, cutout_size=args.stamp, output_path=serial_out,
                            verbose=False)
     serial = time.perf_counter() - started
     assert (result["status"] == "ok").all(), result[result["status"] != "ok"]
     rows.append(["cube_cut_many, 1 process", serial, serial / args.targets * 1e3])
 
+    pool_out = fresh("pool")
     with ProcessPoolExecutor(2) as pool:
         started = time.perf_counter()
-        cube_cut_many(cube, table, cutout_size=args.stamp, output_path=fresh("pool"),
+        cube_cut_many(cube, table, cutout_size=args.stamp, output_path=pool_out,
                       executor=pool, verbose=False)
         pooled = time.perf_counter() - started
     rows.append(["cube_cut_many, 2 processes", pooled, pooled / args.targets * 1e3])
