@@ -212,9 +212,9 @@ def stamp_frame_vectors(celestial, xs, ys, basis):
     """Directions of the sky positions of 0-based pixels ``(xs, ys)`` through the full WCS, in
     the frame whose axes are the rows of ``basis`` (:func:`tangent_basis`); not normalised.
 
-    ``sky_vectors(...) @ basis.T`` up to length. For a TAN(-SIP) WCS the FFI's tangent plane
+    ``sky_vectors(...) @ basis.T`` up to length. For a TAN(-SIP) WCS the image's tangent plane
     maps to the stamp's by a rotation of ``(1, xi, eta)``, so this is one ``(n, 2) @ (2, 3)``
-    product after SIP, with no normalisation (``tests/core/test_wcs_fit.py``).
+    matrix multiplication after SIP, with no normalisation (``tests/core/test_wcs_fit.py``).
     """
     if not _is_plain_tan(celestial):
         return sky_vectors(celestial, xs, ys) @ basis.T
@@ -262,7 +262,7 @@ def fit_linear_wcs(wcs, corner, shape):
     cd = _local_cd(celestial, center_x, center_y, basis) if fixed else np.zeros((2, 2))
     known = offsets[:, fixed] @ cd[:, fixed].T if fixed else 0.0
     used = _fit_indices(nx, ny)
-    # Row-major, as the products' summation order (and so the last bits) depends on it.
+    # Row-major: the summation order of the matrix products (so the last bits) depends on it.
     design = np.ascontiguousarray(np.column_stack([offsets[used][:, varying],
                                                    np.ones(len(used))]))
     coefficients = minimax_affine(design, (targets - known)[used])
