@@ -106,18 +106,22 @@ class TimeCorrection:
                  ("BTC_DEC", float(self.target[1] if self.mode == "target"
                                    else self.reference[1]),
                   "[deg] Dec TIMECORR is computed toward"),
-                 ("BTC_PIX1", float(self.reference_pixel[0]),
-                  "FFI BARYCORR reference column (1-based)"),
-                 ("BTC_PIX2", float(self.reference_pixel[1]),
-                  "FFI BARYCORR reference row (1-based)"),
-                 ("BTC_PSRC", self.reference_source,
-                  "FFI reference point: BTC_PIX keys or CENTER"),
-                 ("BTC_REFR", float(self.reference[0]), "[deg] RA of the FFI reference point"),
-                 ("BTC_REFD", float(self.reference[1]), "[deg] Dec of the FFI reference point")]
+                 *self.reference_cards()]
         if len(self.delta):
             cards.append(("BTC_DMAX", float(np.max(np.abs(self.delta))) * 86400.0,
                           "[s] largest change of TIME and TIMECORR"))
         return cards
+
+    def reference_cards(self):
+        """The cards of :meth:`header_cards` that describe the FFI's reference point."""
+        return [("BTC_PIX1", float(self.reference_pixel[0]),
+                 "FFI BARYCORR reference column (1-based)"),
+                ("BTC_PIX2", float(self.reference_pixel[1]),
+                 "FFI BARYCORR reference row (1-based)"),
+                ("BTC_PSRC", self.reference_source,
+                 "FFI reference point: BTC_PIX keys or CENTER"),
+                ("BTC_REFR", float(self.reference[0]), "[deg] RA of the FFI reference point"),
+                ("BTC_REFD", float(self.reference[1]), "[deg] Dec of the FFI reference point")]
 
 
 @attrs.frozen
@@ -185,7 +189,8 @@ def apply_each(cube_times, ra_deg, dec_deg, mode="target"):
     """:class:`TimeCorrection` toward a position that changes with each cadence (a moving
     target): ``ra_deg``/``dec_deg`` hold one position per cadence, NaN where it is unknown
     (those cadences keep the FFI's values). ``target`` is then the pair of arrays, and
-    :meth:`TimeCorrection.header_cards` does not apply: the caller says what was done.
+    :meth:`TimeCorrection.header_cards` does not apply: the caller says what was done
+    (:meth:`TimeCorrection.reference_cards` does).
     """
     check_mode(mode)
     ra = np.asarray(ra_deg, dtype=np.float64)

@@ -21,7 +21,7 @@ import numpy as np
 from astrocut.errors import InvalidInputError, InvalidQueryError
 from astrocut.geometry import parse_coordinates, parse_cutout_size, stamp_window
 
-from .cube_headers import CubeHeaders, read_cube_headers
+from .cube_headers import CubeHeaders, CubeIdentity, read_cube_headers
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +33,9 @@ INDEX_FORMAT = "astrocut cube index 1"
 
 
 @attrs.frozen
-class CubeEntry:
+class CubeEntry(CubeIdentity):
     """One cube of a collection."""
 
-    path: str  # local path or URL
-    sector: int
-    camera: int
-    ccd: int
-    tstart: float
-    tstop: float
-    n_frames: int
     s_region: str  # footprint polygon, "POLYGON ICRS ra1 dec1 ra2 dec2 ..."
 
 

@@ -1,10 +1,10 @@
 """What a cube index needs from one TESS cube, read from its headers and three table rows.
 
-The cube's image data are never read: the primary, image and table headers come through
-the plugin's header reader (:func:`astrocut_tess.rawfits.read_header`), the table's rows are
-viewed through the raw reader's dtype (:func:`astrocut_tess.rawfits.table_dtype`), and the
-WCS is chosen and built exactly as a cutout chooses it, so an index places a stamp on the
-same pixels a cutout would. Reads go through ranged reads, so a URL costs a few requests.
+The cube's image data are never read: the headers are read and checked by the plugin's one
+cube reader (:func:`astrocut_tess.cubefile.read_layout`, without the table's rows), three
+rows are then viewed through its dtype, and the WCS is chosen and built exactly as a cutout
+chooses it, so an index places a stamp on the same pixels a cutout would. Reads go through
+ranged reads, so a URL costs a few requests.
 """
 
 import os
@@ -20,27 +20,33 @@ from astrocut.errors import InvalidInputError
 from astrocut.remote import open_ranged
 
 from .cards import cached_card
+from .cubefile import read_layout
 from .cutout import _build_wcs, _choose_wcs_row
 from .keywords import VALID_CTYPE2, is_wcs_input
-from .rawfits import BLOCK, data_size, header_value, padded, read_header
+from .rawfits import BLOCK, header_value
 from .rawfits import row_values as _row_values
-from .rawfits import table_dtype
 
 _NAME = re.compile(r"s(\d{4})-(\d)-(\d)")
 _CHUNK = 16 * BLOCK  # table-header bytes fetched per ranged read (table rows follow it)
 
 
 @attrs.frozen
-class CubeHeaders:
-    """A cube's identity, time range, image shape and the WCS a cutout from it would use."""
+class CubeIdentity:
+    """Which cube: where it is, its sector, camera and CCD, its time range and frames."""
 
-    path: str
+    path: str  # local path or URL
     sector: int
     camera: int
     ccd: int
     tstart: float
     tstop: float
     n_frames: int
+
+
+@attrs.frozen
+class CubeHeaders(CubeIdentity):
+    """A cube's identity, time range, image shape and the WCS a cutout from it would use."""
+
     image_shape: tuple  # (rows, columns)
     wcs_row: int
     wcs_header: str  # the WCS cards, one FITS header string
@@ -81,17 +87,27 @@ class CubeHeaders:
 # ------------------------------------------------------------------------- ranged reads
 
 class _Stream:
-    """``seek``/``tell``/``read`` over ranged reads for the header reader (which reads one
-    2880-byte block at a time), fetching ``readahead`` bytes at once. The image header is
-    followed by the image data, so reading ahead there would fetch data; the table header
-    is followed only by the table rows, so reading ahead there saves requests."""
+    """``seek``/``tell``/``read``/``pread`` over ranged reads for the cube reader (whose
+    header reader reads one 2880-byte block at a time), fetching ``readahead`` bytes at once.
+    The image header is followed by the image data, so reading ahead there would fetch data;
+    the table header is followed only by the table rows, so from there on (the cube reader
+    says where, :meth:`read_ahead_from`) reading ahead saves requests."""
 
     def __init__(self, ranged):
         self._ranged = ranged
-        self.readahead = BLOCK
+        self.reader = ranged  # what the cube reader takes the size and identity from
+        self._ahead_from = float("inf")
         self._position = 0
         self._start = 0
         self._chunk = b""
+
+    def read_ahead_from(self, offset):
+        """Bytes from ``offset`` on may be fetched ahead of the reads."""
+        self._ahead_from = offset
+
+    def pread(self, size, offset):
+        size = min(size, max(self._ranged.size - offset, 0))
+        return self._ranged.read_ranges([(offset, size)])[0] if size else b""
 
     def seek(self, offset):
         self._position = offset
@@ -103,7 +119,8 @@ class _Stream:
         end = self._position + length
         if not (self._start <= self._position and end <= self._start + len(self._chunk)):
             self._start = self._position
-            want = min(max(length, self.readahead), max(self._ranged.size - self._position, 0))
+            readahead = _CHUNK if self._position >= self._ahead_from else BLOCK
+            want = min(max(length, readahead), max(self._ranged.size - self._position, 0))
             self._chunk = self._ranged.read_ranges([(self._position, want)])[0] if want else b""
         piece = self._chunk[self._position - self._start:end - self._start]
         self._position += len(piece)
@@ -127,58 +144,30 @@ def read_cube_headers(path, fsspec_kwargs=None):
     ranged = open_ranged(path, fsspec_kwargs)
     try:
         return _read(path, ranged)
-    except fits.VerifyError as exc:
-        raise InvalidInputError(f"{path!r} is not a cube: a header card cannot be read "
-                                f"({exc})") from None
     finally:
         ranged.close()
 
 
 def _read(path, ranged):
-    size = ranged.size
     stream = _Stream(ranged)
-    if size >= 2 and ranged.read_ranges([(0, 2)])[0] == b"\x1f\x8b":
-        raise InvalidInputError(f"{path!r} is gzip-compressed: cubes are read from plain "
-                                f"FITS files (decompress it first)")
-    primary, offset = read_header(stream, path, 0, size)
+    layout = read_layout(stream, path, rows=False, before_table=stream.read_ahead_from)
+    primary = layout.primary
     if str(header_value(primary, "TELESCOP", "")).strip().upper() != "TESS":
         raise InvalidInputError(f"{path!r} is not a TESS cube (TELESCOP="
                                 f"{header_value(primary, 'TELESCOP')!r})")
-    offset += padded(data_size(primary))
-    if offset >= size:
-        raise InvalidInputError(f"{path!r} is not a cube: it has no image extension")
-    stream.seek(offset)
-    image, data_offset = read_header(stream, path, 1, size)
-    naxes = [int(header_value(image, f"NAXIS{i}", 0)) for i in range(1, 5)]
-    if header_value(image, "NAXIS") != 4 or naxes[0] != 2 or min(naxes) < 1:
-        raise InvalidInputError(f"{path!r} is not a TESS cube: HDU 1 is not a 4-D image of "
-                                f"shape (2, n_frames, columns, rows)")
-    _, n_frames, n_cols, n_rows = naxes
-    table_offset = data_offset + padded(data_size(image))
-    if table_offset >= size:
-        raise InvalidInputError(f"{path!r} is not a complete cube: it has no table of FFI "
-                                f"headers (HDU 2)")
-    stream.seek(table_offset)
-    stream.readahead = _CHUNK
-    table, rows_offset = read_header(stream, path, 2, size)
-    if int(header_value(table, "NAXIS2", -1)) != n_frames:
-        raise InvalidInputError(f"{path!r}: the cube holds {n_frames} frames but its table "
-                                f"has {header_value(table, 'NAXIS2')} rows")
-    dtype, found = table_dtype(table, path)
+    n_frames, (n_rows, n_cols) = layout.n_ffi, layout.image_shape
+    dtype, found, start = layout.dtype, layout.found, layout.table_data_offset
     row_bytes = dtype.itemsize
-    if rows_offset + row_bytes * n_frames > size:
-        raise InvalidInputError(f"{path!r} is truncated: its table of FFI headers is "
-                                f"incomplete")
     middle = n_frames // 2
 
     def rows(indices):
-        chunks = ranged.read_ranges([(rows_offset + i * row_bytes, row_bytes) for i in indices])
+        chunks = ranged.read_ranges([(start + i * row_bytes, row_bytes) for i in indices])
         return [np.frombuffer(c, dtype=dtype, count=1)[0] for c in chunks]
 
     first, centre, last = rows([0, middle, n_frames - 1])
     wcs_row, wcs_values = middle, _row_values(centre, found)
     if str(wcs_values.get("CTYPE2", "")) != VALID_CTYPE2:
-        raw = ranged.read_ranges([(rows_offset, row_bytes * n_frames)])[0]
+        raw = ranged.read_ranges([(start, row_bytes * n_frames)])[0]
         every = np.frombuffer(raw, dtype=dtype, count=n_frames)
         wcs_row = _choose_wcs_row(every, found, n_frames)
         if wcs_row is None:

@@ -8,9 +8,10 @@ name is renamed over meanwhile), checks every assumption the readers make and sa
 data lie. It never reads image data.
 
 Who uses it: :class:`astrocut_tess.cutout.TessCube` (keeps the handle, views the few table
-columns a TPF needs through :attr:`CubeLayout.rows`) and :func:`astrocut_tess.cube.update_cube`
+columns a TPF needs through :attr:`CubeLayout.rows`), :func:`astrocut_tess.cube.update_cube`
 (takes the whole table through astropy with :meth:`CubeLayout.table_hdu`, since it rewrites
-every column).
+every column) and :func:`astrocut_tess.cube_headers.read_cube_headers` (a collection's index:
+the headers, then three rows it reads itself, ``rows=False``).
 """
 
 import os
@@ -31,8 +32,9 @@ class CubeLayout:
     """A cube's headers, its table's raw rows and where its parts lie in the file.
 
     ``shape`` is the numpy shape of the image, ``(rows, columns, n_ffi, n_planes)``.
-    ``rows`` views the table's rows through :attr:`dtype`; ``found`` maps a column name to
-    ``(field, column number, TFORM letter)`` (see :func:`astrocut_tess.rawfits.table_dtype`).
+    ``rows`` views the table's rows through :attr:`dtype` (``None`` when read with
+    ``rows=False``); ``found`` maps a column name to ``(field, column number, TFORM letter)``
+    (see :func:`astrocut_tess.rawfits.table_dtype`).
     """
 
     path: str
@@ -98,8 +100,12 @@ def open_cube_file(path):
         raise InvalidInputError(f"cannot open cube {path!r}: {exc.strerror}") from None
 
 
-def read_layout(handle, path):
+def read_layout(handle, path, rows=True, before_table=None):
     """Read and check the layout of the cube open as ``handle`` (named ``path``).
+
+    ``rows=False`` leaves the table's rows unread, for a caller that reads only a few.
+    ``before_table(offset)`` is called once the table header's offset is known, before it is
+    read: only the table follows, so a ranged reader may read ahead from there.
 
     Raises
     ------
@@ -108,7 +114,7 @@ def read_layout(handle, path):
         header card cannot be read.
     """
     try:
-        return _read(handle, path)
+        return _read(handle, path, rows, before_table)
     except fits.VerifyError as exc:  # a card whose value astropy cannot parse
         raise InvalidInputError(f"{path!r} is not a cube: a header card cannot be read "
                                 f"({exc})") from None
@@ -135,7 +141,7 @@ def _data_size(header, path, what):
                                 f"PCOUNT and GCOUNT are not all integers") from None
 
 
-def _read(handle, path):
+def _read(handle, path, with_rows=True, before_table=None):
     reader = getattr(handle, "reader", None)  # a URL's (astrocut.remote.RangedFile)
     if reader is not None:
         size, identity = reader.size, reader.identity
@@ -172,6 +178,8 @@ def _read(handle, path):
         raise InvalidInputError(f"{path!r} is not a complete cube: it has no table of "
                                 f"FFI headers (HDU 2)")
     what = "table (HDU 2)"
+    if before_table is not None:
+        before_table(table_offset)
     table, table_data = _header(handle, table_offset, path, 2, what, size)
     if header_value(table, "XTENSION") != "BINTABLE":
         raise InvalidInputError(f"{path!r} is not a TESS cube: HDU 2 is not a binary "
@@ -182,11 +190,16 @@ def _read(handle, path):
                                 f"has {n_rows_table} rows")
     row_bytes = structural_int(table, "NAXIS1", path, what)
     dtype, found = table_dtype(table, path, what)
-    raw = pread(handle, row_bytes * n_ffi, table_data)
-    if len(raw) < row_bytes * n_ffi:
+    rows = None
+    if with_rows:
+        raw = pread(handle, row_bytes * n_ffi, table_data)
+        if len(raw) < row_bytes * n_ffi:
+            raise InvalidInputError(f"{path!r} is truncated: its table of FFI headers is "
+                                    f"incomplete")
+        rows = np.frombuffer(raw, dtype=dtype, count=n_ffi)
+    elif table_data + row_bytes * n_ffi > size:
         raise InvalidInputError(f"{path!r} is truncated: its table of FFI headers is "
                                 f"incomplete")
-    rows = np.frombuffer(raw, dtype=dtype, count=n_ffi)
     return CubeLayout(path=path, identity=identity, primary=primary,
                       image_header=image, data_offset=data_offset,
                       shape=(n_rows, n_cols, n_ffi, n_planes), table_header=table,

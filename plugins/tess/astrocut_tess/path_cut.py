@@ -283,7 +283,7 @@ def _time_cards(header, corrections):
     header["BTC_DMAX"] = (float(np.max(np.abs(delta), initial=0.0)) * 86400.0,
                           "[s] largest change of TIME and TIMECORR")
     if len(corrections) == 1 and known:
-        for key, value, comment in _reference_cards(known[0]):
+        for key, value, comment in known[0].reference_cards():
             header[key] = (value, comment)
     nan = float("nan")
     return [
@@ -300,13 +300,3 @@ def _time_cards(header, corrections):
         fits.Column("BTC_REFD", "D", unit="deg", array=[c.reference[1] if c else nan
                                                         for c in corrections])]
 
-
-def _reference_cards(correction):
-    return [("BTC_PIX1", float(correction.reference_pixel[0]),
-             "FFI BARYCORR reference column (1-based)"),
-            ("BTC_PIX2", float(correction.reference_pixel[1]),
-             "FFI BARYCORR reference row (1-based)"),
-            ("BTC_PSRC", correction.reference_source,
-             "FFI reference point: BTC_PIX keys or CENTER"),
-            ("BTC_REFR", float(correction.reference[0]), "[deg] RA of the FFI reference point"),
-            ("BTC_REFD", float(correction.reference[1]), "[deg] Dec of the FFI reference point")]
