@@ -230,8 +230,10 @@ def test_ctrl_c_cleans_up(ffis, tmp_path, append):
         args = ["cube", "--append", *ffis[N_OLD:]]
     else:
         args = ["cube", *ffis]
-    process = subprocess.Popen([sys.executable, "-m", "astrocut", *args, "-o", cube_file,
-                                "--quiet", "--max-memory", str(MAX_MEMORY)],
+    # faulthandler: a child that hangs after the interrupt is made to print every thread's
+    # stack (SIGABRT below), so a rare hang under load says where it waits.
+    process = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "astrocut", *args,
+                                "-o", cube_file, "--quiet", "--max-memory", str(MAX_MEMORY)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not H.part_files(str(tmp_path)) and process.poll() is None:
@@ -242,7 +244,12 @@ def test_ctrl_c_cleans_up(ffis, tmp_path, append):
     time.sleep(0.02)
     interrupted = process.poll() is None
     process.send_signal(signal.SIGINT)
-    _out, err = process.communicate(timeout=60)
+    try:
+        _out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        _out, err = process.communicate(timeout=30)
+        pytest.fail(f"no exit 60 s after SIGINT; the child's threads:\n{err}")
     assert H.part_files(str(tmp_path)) == [], (
         process.returncode, err, [(name, os.path.getsize(tmp_path / name))
                                   for name in H.part_files(str(tmp_path))])
