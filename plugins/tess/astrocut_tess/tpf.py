@@ -10,10 +10,11 @@ needs ~3 ms per target. The FITS layout of a TPF is fixed, so the writer
 * builds the header cards that do not change between targets of one cube once (cached on the
   cube's :class:`~astrocut_tess.cutout.CubeInfo`), and per stamp shape the column cards;
 * makes only the few per-target cards (RA_OBJ/DEC_OBJ, the fitted WCS, WCS_MSEP/WCS_SIG, the
-  stamp's CCD position) per target;
+  stamp's CCD position; the WCS ones in :mod:`astrocut_tess.tpf_wcs`) per target;
 * lays the PIXELS rows out as a big-endian numpy structured array and writes its bytes.
 
-Every card image is made by astropy (:mod:`astrocut_tess.cards`); the keyword tables
+Every card image is astropy's (:mod:`astrocut_tess.cards`: plain cards formatted in its layout,
+proved equal by ``tests/tess/test_cards.py``; the rest made by ``fits.Card``); the keyword tables
 (which keywords, in which order, with which comments) are in :mod:`astrocut_tess.keywords`.
 
 Every HDU ends with CHECKSUM/DATASUM cards, summed with numpy over the bytes
@@ -32,12 +33,12 @@ import numpy as np
 from astrocut.geometry import radec_deg
 from astrocut.output import atomic_path
 
-from . import checksum, science
-from .cards import cached_card, card_image, header_bytes, keyed
-from .keywords import (FITTED_WCS, LOGICAL, MISSION_COMMENTS, ORIGIN, ORIGIN_COMMENT,
-                       PIXELS_FROM_FFI, TARGET_KEYS, TIME_KEYS, TPF_CREATOR,
-                       column_physical_wcs, dropped_from_tpf_primary, physical_wcs)
+from . import checksum, science, tpf_wcs
+from .cards import cached_card, card_image, header_bytes
+from .keywords import (LOGICAL, MISSION_COMMENTS, ORIGIN, ORIGIN_COMMENT, PIXELS_FROM_FFI,
+                       TARGET_KEYS, TIME_KEYS, TPF_CREATOR, dropped_from_tpf_primary)
 from .rawfits import header_value, padded
+from .tpf_wcs import linear_wcs_terms
 
 __all__ = ["card_image", "cached_card", "linear_wcs_terms", "tpf_parts", "tpf_bytes",
            "write_tpf"]
@@ -283,64 +284,6 @@ def _shape_parts(template, ny, nx):
 
 # ---------------------------------------------------------------------- per-target parts
 
-def linear_wcs_terms(fitted):
-    """``crpix, crval, cdelt, pc`` of a linear TAN WCS, CD split as CDELT x PC."""
-    wcs = fitted.wcs.wcs if hasattr(fitted, "wcs") and hasattr(fitted.wcs, "wcs") else fitted
-    crpix = [float(v) for v in wcs.crpix]
-    crval = [float(v) for v in wcs.crval]
-    if wcs.has_cd():
-        cd = np.array(wcs.cd, dtype=float)
-    else:
-        cd = np.array(wcs.get_pc(), dtype=float) * np.array(wcs.cdelt, dtype=float)[:, None]
-    norms = np.sqrt((cd ** 2).sum(axis=1))
-    norms[norms == 0] = 1.0
-    # RA increases to the left on the sky, as in archive TPFs: negative CDELT1.
-    cdelt = np.array([-norms[0], norms[1]])
-    pc = cd / cdelt[:, None]
-    return crpix, crval, [float(v) for v in cdelt], [[float(v) for v in row] for row in pc]
-
-
-def _wcs_cards(fitted, corner):
-    """Per-target WCS cards: ``(column, aperture)``.
-
-    ``column`` is ``[(key, image)]`` for column 4, to be re-keyed for columns 5-8;
-    ``aperture`` the APERTURE header's WCS card images. Only the fitted WCS's numbers are
-    formatted per target; the rest are remembered images.
-    """
-    x0, y0 = int(corner[0]) + 1, int(corner[1]) + 1
-    # Corner pixels repeat between targets, so every physical card is a remembered one.
-    column = [(key, cached_card(key, value, comment))
-              for key, value, comment in column_physical_wcs(x0, y0)]
-    aperture = []
-    if fitted is not None:
-        crpix, crval, cdelt, pc = linear_wcs_terms(fitted)
-        numbers = {"1CRPX4": crpix[0], "2CRPX4": crpix[1], "1CRVL4": crval[0],
-                   "2CRVL4": crval[1], "1CDLT4": cdelt[0], "2CDLT4": cdelt[1],
-                   "11PC4": pc[0][0], "12PC4": pc[0][1], "21PC4": pc[1][0], "22PC4": pc[1][1]}
-        for key, aperture_key, value, comment in FITTED_WCS:
-            if value is None:  # the same number and comment: one card, two keywords
-                image = card_image(key, numbers[key], comment)
-                column.append((key, image))
-                aperture.append(keyed(aperture_key, image))
-            else:
-                column.append((key, cached_card(key, value, comment)))
-                aperture.append(cached_card(aperture_key, value, comment))
-        aperture.append(cached_card("RADESYS", "ICRS",
-                                      "reference frame of celestial coordinates"))
-    for key, value, comment in physical_wcs(x0, y0):
-        aperture.append(cached_card(key, value, comment))
-    return column, aperture
-
-
-def _fit_cards(fitted):
-    if fitted is None:
-        return []
-    return [card_image("WCS_MSEP", float(fitted.max_separation),
-                       "[deg] max offset between cutout WCS and FFI WCS"),
-            card_image("WCS_SIG", float(fitted.sigma),
-                       "[deg] error measurement of cutout WCS fit")]
-
-
 def tpf_parts(cutout):
     """The target pixel file for ``cutout`` (a TESS CubeCutout) as a list of buffers.
 
@@ -351,8 +294,8 @@ def tpf_parts(cutout):
     ny, nx = cutout.shape
     parts = _shape_parts(template, ny, nx)
     fitted = cutout.fitted_wcs
-    column_wcs, aperture_wcs = _wcs_cards(fitted, cutout.corner)
-    fit_cards = _fit_cards(fitted)
+    column_wcs, aperture_wcs = tpf_wcs.wcs_cards(fitted, cutout.corner)
+    fit_cards = tpf_wcs.fit_cards(fitted)
 
     metadata = cutout.metadata
     # PRIMARY
@@ -365,11 +308,13 @@ def tpf_parts(cutout):
 
     # PIXELS
     cards = list(parts.head)
+    keys = tuple(key for key, _ in column_wcs)
+    values = [image[8:] for _, image in column_wcs]
     for index, column_cards in parts.column_cards:
         cards.extend(column_cards)
         if index in _PIXEL_COLUMNS:
-            for key, image in column_wcs:
-                cards.append(keyed(key.replace("4", str(index), 1), image))
+            cards.append("".join([key + value
+                                  for key, value in zip(tpf_wcs.column_keys(keys, index), values)]))
     tail = template.pixels_tail
     backapp = science.backapp_card(metadata)
     if backapp is not None:
