@@ -132,3 +132,18 @@ def test_median_image_without_nans_is_nanmedians_bit_for_bit(cadences):
     assert image.tobytes() == np.nanmedian(good, axis=0).tobytes()
     flux[0, 2, 3] = np.nan  # with a NaN, nanmedian itself
     assert np.isfinite(_median_image(flux, np.zeros(cadences, dtype=np.int32))[2, 3]) == (cadences > 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_median_is_numpys_median_bit_for_bit(dtype):
+    rng = np.random.default_rng(7)
+    for size in list(range(1, 40)) + [99, 100, 255, 256]:
+        for scale in (1.0, 1e6, 1e-6):
+            values = (rng.normal(100, 30, size) * scale).astype(dtype)
+            ours, theirs = ap.median(values), np.median(values)
+            assert type(ours) is type(theirs) and ours.tobytes() == theirs.tobytes()
+    ties = np.array([1, 2, 2, 2, 3, 3], dtype=np.float32)
+    assert ap.median(ties) == np.median(ties) == 2.0
+    for cadences in (1, 2, 39, 40):
+        cube = (rng.normal(100, 30, (cadences, 7, 6)) ** 3).astype(dtype)
+        assert ap.median(cube, axis=0).tobytes() == np.median(cube, axis=0).tobytes()

@@ -57,24 +57,38 @@ def _median_image(flux, quality):
     good = np.asarray(quality) == 0
     frames = flux[good] if good.any() else flux
     if not np.isnan(frames).any():  # the same median, without nanmedian's masked arrays
-        return np.median(frames, axis=0)
+        return median(frames, axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
         return np.nanmedian(frames, axis=0)
 
 
+def median(values, axis=None):
+    """``np.median(values, axis)`` (``None``: of a 1-D array) of an array without NaN, bit
+    for bit (the same order statistics, averaged in the array's dtype), without np.median's
+    ~10 us of generic handling: a stamp's aperture takes eight (``tests/tess/test_aperture.py``).
+    """
+    along = 0 if axis is None else axis
+    count = values.shape[along]
+    half = count // 2
+    if count % 2:
+        return np.take(np.partition(values, half, axis=along), half, axis=along)
+    part = np.partition(values, (half - 1, half), axis=along)
+    return (np.take(part, half - 1, axis=along) + np.take(part, half, axis=along)) / 2
+
+
 def _sky(values):
     """Median and MAD sigma of ``values``, clipped at 3 sigma three times."""
     values = values[np.isfinite(values)]
-    level, sigma = float(np.median(values)), 0.0
+    level, sigma = float(median(values)), 0.0
     for _ in range(3):
-        sigma = _MAD_SIGMA * float(np.median(np.abs(values - level)))
+        sigma = _MAD_SIGMA * float(median(np.abs(values - level)))
         if not sigma > 0:
             break
         kept = values[np.abs(values - level) < 3 * sigma]
         if len(kept) == 0:
             break
-        level = float(np.median(kept))
+        level = float(median(kept))
     return level, sigma
 
 
