@@ -85,14 +85,9 @@ def test_non_finite_floats_go_to_astropy():
         assert cards._plain_image("X", value, "c") is None
 
 
-def test_every_card_of_a_written_tpf_is_astropys(tmp_path, small_sector, small_cube):
+def _assert_cards_are_astropys(path):
     # Each card of each HDU, re-made by astropy from the value and comment astropy reads,
     # gives the same image (CHECKSUM/DATASUM excepted: they are set in place).
-    from astrocut import CutoutFactory
-
-    star = small_sector.variable_star
-    path = CutoutFactory().cube_cut(small_cube, f"{star.ra} {star.dec}", 9,
-                                    output_path=str(tmp_path))
     checked = 0
     with fits.open(path) as hdulist:
         for hdu in hdulist:
@@ -104,6 +99,41 @@ def test_every_card_of_a_written_tpf_is_astropys(tmp_path, small_sector, small_c
                     value = None
                 made = cards.astropy_card_image(card.keyword, value, card.comment)
                 if len(made) == 80:
-                    assert card.image == made, card.keyword
+                    assert card.image == made, (path, card.keyword)
                     checked += 1
-    assert checked > 150
+    return checked
+
+
+def test_every_card_of_a_written_tpf_is_astropys(tmp_path, small_sector, small_cube):
+    from astrocut import CutoutFactory
+
+    star = small_sector.variable_star
+    path = CutoutFactory().cube_cut(small_cube, f"{star.ra} {star.dec}", 9,
+                                    output_path=str(tmp_path))
+    assert _assert_cards_are_astropys(path) > 150
+
+
+def test_cards_of_many_random_targets_are_astropys(tmp_path, small_cube):
+    # Random positions, sizes and target keywords through the bulk path, with and without
+    # the background: every per-target card (RA/Dec, fitted WCS, times, target keywords,
+    # aperture counts) is astropy's image.
+    from astropy.table import Table
+    from astrocut import cube_cut_many
+    from astrocut_tess.cutout import TessCube
+
+    rng = np.random.default_rng(11)
+    with TessCube.open(small_cube) as cube:
+        ra, dec = cube.wcs.all_pix2world(rng.uniform(5, 75, 24), rng.uniform(5, 55, 24), 0)
+    table = Table({"ra": ra, "dec": dec, "size": rng.integers(1, 16, 24),
+                   "OBJECT": [f"TIC {n}" for n in rng.integers(1, 10 ** 9, 24)],
+                   "TICID": rng.integers(1, 10 ** 9, 24), "TESSMAG": rng.uniform(4, 17, 24),
+                   "PMRA": rng.normal(0, 30, 24)})
+    checked = 0
+    for background in (False, True):
+        out = tmp_path / str(background)
+        result = cube_cut_many(small_cube, table, output_path=str(out), verbose=False,
+                               background=background)
+        assert list(result["status"]) == ["ok"] * 24
+        for path in result["path"]:
+            checked += _assert_cards_are_astropys(path)
+    assert checked > 48 * 150

@@ -269,6 +269,25 @@ def _a_cutout(path, target):
                                                     size=parse_cutout_size(3)))
 
 
+@pytest.mark.parametrize("limit", [1, 2879, 2881, 10 ** 9])
+def test_a_short_writev_is_finished_piece_by_piece(small_cube, target, tmp_path, monkeypatch,
+                                                   limit):
+    # write_tpf writes the whole file with one writev; a system call that writes less (a
+    # signal, a full pipe, an odd file system) must still leave the complete file.
+    cutout = _a_cutout(small_cube, target)
+    expected = tpf_module.tpf_bytes(cutout)
+    real = os.writev
+
+    def short(fd, buffers):
+        data = b"".join(bytes(memoryview(b).cast("B")) for b in buffers)[:limit]
+        return real(fd, [data])
+
+    monkeypatch.setattr(os, "writev", short)
+    path = tpf_module.write_tpf(cutout, str(tmp_path / "short.fits"))
+    with open(path, "rb") as handle:
+        assert handle.read() == expected
+
+
 def test_writer_output_is_reproducible(small_cube, target, tmp_path):
     cutout = _a_cutout(small_cube, target)
     first = tpf_module.tpf_bytes(cutout)
