@@ -21,7 +21,7 @@ from .frames import frame_selection
 from .geometry import (center_pixel, decimal_degrees, icrs_pixels, parse_coordinate_list,
                        parse_coordinates, parse_cutout_size, radec_deg)
 from .models import CubeCutRequest
-from .output import prepare_directory, refuse_overwriting_inputs
+from .output import prepare_directory, refuse_overwriting_inputs, remove_orphaned_parts
 from .progress import Progress
 from .targets import read_targets
 
@@ -310,6 +310,7 @@ def cube_cut_many(cube_file, targets, cutout_size=None, output_path=".", executo
                              cut),
                             executor, progress)
     if aborted:
+        remove_orphaned_parts(output_path)
         _find_written(results, rows, sum(chunks, []), cube_file, output_path, started_wall)
     table = _result_table(results, len(rows), rows, aborted)
     if not aborted:  # an aborted batch is reported once, by the caller, with its cause
@@ -361,5 +362,7 @@ def fits_cut_many(input_files, targets, cutout_size=None, output_dir=".", execut
     results, aborted = _run(chunks, rows, _cut_images_chunk,
                             (files, output_dir, single_outfile, cutout_prefix, extension,
                              drop_after, fsspec_kwargs), executor, progress)
+    if aborted:
+        remove_orphaned_parts(output_dir)
     return _result_table(results, len(rows), rows, aborted)
 

@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 
+from . import runner
 from .errors import InvalidInputError
 
 STOP_SIGNAL = signal.SIGUSR1
@@ -79,7 +80,7 @@ class _TrackingContext:
                 # replaces them, so a Ctrl-C in that instant would raise inside it (and
                 # print "Process Process-N:"). Meanwhile interrupts are only noted: the
                 # runner raises them here after the next task.
-                with _interrupts_noted():
+                with runner.interrupts_noted():
                     super().start()
                 tracked.append(self)
 
@@ -87,25 +88,6 @@ class _TrackingContext:
 
     def __getattr__(self, name):
         return getattr(self._context, name)
-
-
-@contextlib.contextmanager
-def _interrupts_noted():
-    from . import runner
-
-    def note(signum, frame):
-        runner.note_signal(signum)
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    numbers = (signal.SIGINT, signal.SIGTERM)
-    previous = {number: signal.signal(number, note) for number in numbers}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def _make_pool_class():

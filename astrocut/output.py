@@ -99,7 +99,9 @@ def atomic_path(path):
     try:
         for _ in range(100):
             # Bound before the file exists, so an interruption at any point can remove it.
-            temporary = os.path.join(directory, f".{os.path.basename(path)}."
+            # The writer's pid is in the name, so a process that finds the file orphaned
+            # (its writer was killed: kill -9, the OOM killer) can tell it is safe to remove.
+            temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}-"
                                                 f"{secrets.token_hex(4)}.part")
             if _create_exclusive(temporary):
                 break
@@ -205,6 +207,50 @@ def staged_outputs():
         stage.discard()
         raise
     stage.commit()
+
+
+_ORPHAN = None
+
+
+def remove_orphaned_parts(directory):
+    """Remove the ``atomic_path`` temporary files in ``directory`` whose writer has died.
+
+    A worker killed outright cannot remove its own ``.part`` file; the process that saw the
+    worker die calls this. Files of live writers (another run racing into the same folder)
+    and files not named by ``atomic_path`` are left alone. Returns the paths removed.
+    """
+    import re
+
+    global _ORPHAN
+    _ORPHAN = _ORPHAN or re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}\.part$")
+    removed = []
+    for name in os.listdir(directory):
+        match = _ORPHAN.match(name)
+        if match and _process_gone(int(match.group(1))):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(directory, name))
+                removed.append(os.path.join(directory, name))
+    return removed
+
+
+def _process_gone(pid):
+    if pid == os.getpid():
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # A killed child not yet reaped by its pool is a zombie: gone for our purpose.
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _free_name(path, kind):

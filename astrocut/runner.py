@@ -17,12 +17,16 @@ bound, collect and cancel the same way:
   is, so the package's own errors reach the caller unchanged.
 """
 
+import contextlib
+import threading
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, CancelledError, wait
 
 from .errors import InvalidInputError, WorkerError
 
 #: Submitted-but-uncollected tasks by default: enough to keep a few dozen workers busy.
 DEFAULT_IN_FLIGHT = 64
+# How often a batch waiting on an executor looks for a noted interrupt.
+POLL_SECONDS = 0.1
 
 # Signals the command line has turned into interrupts. Python runs a signal handler between
 # bytecodes, and an exception it raises inside a destructor (astropy's FITS_rec.__del__ runs
@@ -50,6 +54,37 @@ def stop_if_signalled():
         number = _noted_signals[-1]
         clear_signals()
         raise KeyboardInterrupt() if number == signal.SIGINT else Interrupted(number)
+
+
+@contextlib.contextmanager
+def interrupts_noted():
+    """Within the block, SIGINT/SIGTERM handlers that would raise only note the signal.
+
+    For code that holds locks another thread needs: ``concurrent.futures.wait`` acquires
+    every future's lock in turn, and an executor's ``submit`` holds the pool's; an interrupt
+    raised in between would leave a lock held, and the pool thread that next needs it (to
+    finish a future, or to shut down) would wait for ever. The block calls
+    :func:`stop_if_signalled` where it is safe. Handlers that do not raise (the default
+    SIGTERM, an ignored signal) are left alone, and outside the main thread nothing changes.
+    """
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def note(signum, frame):
+        note_signal(signum)
+
+    previous = {}
+    try:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            if callable(signal.getsignal(number)):
+                previous[number] = signal.signal(number, note)
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def check_executor(executor, parameter="executor"):
@@ -87,6 +122,7 @@ def run(tasks, executor=None, max_in_flight=None, ordered=True, on_result=None):
     results = {}
 
     def deliver(index, result):
+        stop_if_signalled()  # an interrupt noted while waiting stops before more output
         results[index] = result
         if on_result is not None:
             on_result(index, result)
@@ -96,7 +132,8 @@ def run(tasks, executor=None, max_in_flight=None, ordered=True, on_result=None):
         for index, (function, args) in enumerate(tasks):
             deliver(index, function(*args))
     else:
-        _run_on(executor, enumerate(tasks), _bound(max_in_flight), ordered, deliver)
+        with interrupts_noted():
+            _run_on(executor, enumerate(tasks), _bound(max_in_flight), ordered, deliver)
     return [results[index] for index in range(len(results))]
 
 
@@ -124,7 +161,9 @@ def _run_on(executor, numbered, limit, ordered, deliver):
                 running[_submit(executor, function, args)] = index
             if not running:
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            if not done:
+                stop_if_signalled()
             for future in sorted(done, key=running.get):
                 index = running.pop(future)
                 result = _result(future)
@@ -156,6 +195,9 @@ def _result(future):
     try:
         return future.result()
     except BrokenExecutor:
+        # A signal sent to the whole process group stops the workers too; the pool breaking
+        # is then its echo, and the interrupt is what the caller must see.
+        stop_if_signalled()
         raise WorkerError("a worker process died before finishing its task (killed, perhaps "
                           "by the out-of-memory killer); the batch is incomplete") from None
     except CancelledError:
