@@ -49,7 +49,7 @@ class RemoteOptions:
     timeout: float = attrs.field(factory=lambda: _env_float("ASTROCUT_REMOTE_TIMEOUT", 120.0))
     #: requests in flight at once, per open file
     max_in_flight: int = attrs.field(
-        factory=lambda: int(_env_float("ASTROCUT_REMOTE_IN_FLIGHT", 16)))
+        factory=lambda: int(_env_float("ASTROCUT_REMOTE_IN_FLIGHT", 32)))
     #: attempts after the first for a transient failure (5xx, 429, reset, short read)
     retries: int = attrs.field(factory=lambda: int(_env_float("ASTROCUT_REMOTE_RETRIES", 4)))
     #: remote files opened in this block, reused by later opens of the same URL in it (so
