@@ -198,14 +198,8 @@ def sky_vectors(celestial, xs, ys):
     """
     if not _is_plain_tan(celestial):
         return unit_vectors(*celestial.all_pix2world(xs, ys, 0))
-    core = celestial.wcs
-    pixels = np.column_stack([xs + 1.0, ys + 1.0])
-    if celestial.sip is not None:
-        offsets = celestial.sip_pix2foc(pixels, 1)  # relative to CRPIX, SIP applied
-    else:
-        offsets = pixels - core.crpix
-    matrix = np.asarray(core.cd) if core.has_cd() else core.get_pc() * core.cdelt[:, None]
-    return from_plane(offsets @ matrix.T, tangent_basis(*core.crval))
+    offsets, matrix = _plane_offsets(celestial, xs, ys)
+    return from_plane(offsets @ matrix.T, tangent_basis(*celestial.wcs.crval))
 
 
 def stamp_frame_vectors(celestial, xs, ys, basis):
@@ -218,6 +212,13 @@ def stamp_frame_vectors(celestial, xs, ys, basis):
     """
     if not _is_plain_tan(celestial):
         return sky_vectors(celestial, xs, ys) @ basis.T
+    offsets, matrix = _plane_offsets(celestial, xs, ys)
+    rotation = tangent_basis(*celestial.wcs.crval) @ basis.T
+    return rotation[0] + offsets @ (np.radians(matrix).T @ rotation[1:])
+
+
+def _plane_offsets(celestial, xs, ys):
+    """Pixel offsets from CRPIX after SIP, and the CD matrix (degrees), of a plain TAN WCS."""
     core = celestial.wcs
     pixels = np.column_stack([xs + 1.0, ys + 1.0])
     if celestial.sip is not None:
@@ -225,8 +226,7 @@ def stamp_frame_vectors(celestial, xs, ys, basis):
     else:
         offsets = pixels - core.crpix
     matrix = np.asarray(core.cd) if core.has_cd() else core.get_pc() * core.cdelt[:, None]
-    rotation = tangent_basis(*core.crval) @ basis.T
-    return rotation[0] + offsets @ (np.radians(matrix).T @ rotation[1:])
+    return offsets, matrix
 
 
 @functools.lru_cache(maxsize=256)
