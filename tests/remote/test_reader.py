@@ -56,6 +56,19 @@ def test_http_ranges_are_concurrent_and_bounded(http_server):
     assert http_server.bytes_sent == sum(n for _, n in RANGES) == reader.bytes_read
 
 
+def test_default_bound_sends_a_30_row_stamp_at_once(http_server):
+    # The README's promise: up to 32 ranges (a stamp of 32 rows) go out together by default.
+    ranges = [(i * 60_000 + 3, 2_000) for i in range(30)]
+    http_server.put("rows.bin", DATA)
+    http_server.latency = 0.05
+    reader = open_ranged(http_server.url + "/rows.bin")
+    http_server.reset_counters()
+    assert reader.read_ranges(ranges) == [DATA[o:o + n] for o, n in ranges]
+    assert http_server.gets == 30
+    assert 16 < http_server.max_active <= 32
+    assert remote.current_options().max_in_flight == 32
+
+
 @pytest.mark.parametrize("fault", ["fail_every", "429", "drop_every", "short_every"])
 def test_http_transient_faults_are_retried(http_server, fault):
     http_server.put("f.bin", DATA)
