@@ -99,6 +99,20 @@ def astrocut_writers() -> list[Writer]:
 
 
 @hookspec
+def astrocut_fits_extensions(cutouts: list[ImageCutout], hdulist: Any) -> Optional[list[Any]]:
+    """Return extra HDUs for a FITS file of image ``cutouts``, or ``None`` if they are not yours.
+
+    ``hdulist`` is the :class:`~astropy.io.fits.HDUList` the FITS writer has built so far
+    (the primary HDU, then one ``CUTOUT`` HDU per cutout, in order): read it, do not change
+    it. The HDUs returned (astropy extension HDUs: a provenance table, a metadata tree
+    embedded in its own HDU ...) are appended after the cutouts, then checksummed and
+    written with them, so in-memory results carry them too. Every plugin is called; a
+    plugin that cannot make its HDUs (an optional package missing) warns and returns
+    ``None``, and the file is written without them.
+    """
+
+
+@hookspec
 def astrocut_register_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add subcommands to the ``astrocut`` command line.
 

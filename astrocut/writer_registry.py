@@ -75,3 +75,23 @@ def write(manager, cutouts, format, path, options=None):
                           f"write these {kind} cutouts")
     return registered.writer.write(list(cutouts), os.fspath(path),
                                    _options(registered, options))
+
+
+def fits_extensions(manager, cutouts, hdulist):
+    """The extension HDUs every plugin adds to a FITS file of ``cutouts`` (in hook order).
+
+    Called by FITS writers (``astrocut_fits_extensions``) once ``hdulist`` holds the primary
+    and the cutout HDUs; anything but an astropy extension HDU is refused, naming the plugin.
+    """
+    from astropy.io.fits.hdu.base import ExtensionHDU
+
+    added = []
+    caller = manager.hook.astrocut_fits_extensions
+    for impl in reversed(caller.get_hookimpls()):
+        hdus = impl.function(cutouts=list(cutouts), hdulist=hdulist)
+        for hdu in hdus or ():
+            if not isinstance(hdu, ExtensionHDU):
+                raise PluginError(f"plugin {impl.plugin_name!r} returned {hdu!r} from "
+                                  f"astrocut_fits_extensions: give astropy extension HDUs")
+            added.append(hdu)
+    return added

@@ -211,6 +211,74 @@ def test_hook_astrocut_writers(toy_cube, tmp_path):
         write_cutouts([cutout], "toy.stamp", out, {"stretch": "log"})
 
 
+def _provenance_plugin(seen):
+    """A plugin adding a PROVENANCE table to FITS files of cutouts cut from plain.fits."""
+    @hookimpl
+    def astrocut_fits_extensions(cutouts, hdulist):
+        seen.append([hdu.name for hdu in hdulist])
+        if not cutouts[0].source.endswith("plain.fits"):
+            return None
+        names = [c.source.rpartition("/")[2] for c in cutouts]
+        return [fits.BinTableHDU.from_columns(
+            [fits.Column(name="SOURCE", format="20A", array=names)], name="PROVENANCE")]
+
+    return types.SimpleNamespace(astrocut_fits_extensions=astrocut_fits_extensions)
+
+
+def _stamp(source):
+    return ImageCutout(data=np.ones((3, 4), np.float32), header=fits.Header(), wcs=None,
+                       corner=(0, 0), center=parse_coordinates("150.0 2.0"), source=source,
+                       extension=0)
+
+
+def test_hook_astrocut_fits_extensions(astrocut_plugins):
+    from astrocut.errors import PluginError
+    from astrocut.writer_registry import fits_extensions
+
+    seen = []
+    manager = astrocut_plugins(_provenance_plugin(seen))
+    hdulist = fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(name="CUTOUT")])
+    added = fits_extensions(manager, [_stamp("/data/plain.fits")], hdulist)
+    assert [hdu.name for hdu in added] == ["PROVENANCE"]
+    assert list(added[0].data["SOURCE"]) == ["plain.fits"]
+    assert seen == [["PRIMARY", "CUTOUT"]]
+    assert len(hdulist) == 2  # the plugin returns HDUs; the writer appends them
+    assert fits_extensions(manager, [_stamp("other.fits")], hdulist) == []
+
+    @hookimpl
+    def astrocut_fits_extensions(cutouts, hdulist):
+        return [fits.PrimaryHDU()]
+
+    manager.register(types.SimpleNamespace(astrocut_fits_extensions=astrocut_fits_extensions),
+                     name="bad-extensions")
+    with pytest.raises(PluginError, match="'bad-extensions'.*astrocut_fits_extensions"):
+        fits_extensions(manager, [_stamp("other.fits")], hdulist)
+
+
+def test_generic_fits_writer_appends_the_plugins_hdus(builtin_plugins, plain_fits, tmp_path):
+    from astrocut.dispatch import read_into_memory, write_cutouts
+
+    manager = get_plugin_manager()
+    request = ImageCutRequest(files=(plain_fits,), center=parse_coordinates("150.0 2.0"),
+                              size=parse_cutout_size(5))
+    cutouts = manager.hook.astrocut_cut_images(request=request)
+    seen = []
+    manager.register(_provenance_plugin(seen), name="provenance-plugin")
+    try:
+        out = write_cutouts(cutouts, "fits", str(tmp_path / "with-extra.fits"))
+        with fits.open(out, checksum=True) as hdulist:
+            assert [hdu.name for hdu in hdulist] == ["PRIMARY", "CUTOUT", "PROVENANCE"]
+            assert list(hdulist["PROVENANCE"].data["SOURCE"]) == ["plain.fits"]
+            assert "CHECKSUM" in hdulist["PROVENANCE"].header
+            np.testing.assert_array_equal(hdulist["CUTOUT"].data, cutouts[0].data)
+        assert seen[0] == ["PRIMARY", "CUTOUT"]
+        assert [hdu.name for hdu in read_into_memory(cutouts, "fits")][-1] == "PROVENANCE"
+    finally:
+        manager.unregister(name="provenance-plugin")
+    with fits.open(write_cutouts(cutouts, "fits", str(tmp_path / "no-extra.fits"))) as hdulist:
+        assert [hdu.name for hdu in hdulist] == ["PRIMARY", "CUTOUT"]
+
+
 def test_hook_astrocut_register_commands():
     from astrocut.cli import build_parser, main
 

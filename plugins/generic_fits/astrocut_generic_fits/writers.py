@@ -8,6 +8,8 @@ Decisions
   and writes everything (``HDUList.writeto``). Input cards astropy has to repair (e.g.
   lower-case keywords) are written repaired, quietly: the warning would tell the user
   nothing they can act on.
+* Other plugins may append HDUs after the cutouts (``astrocut_fits_extensions``, e.g. a
+  mission's metadata in its own format); they are checksummed and written with the rest.
 * Byte-reproducible files: astropy adds CHECKSUM and DATASUM with a fixed comment (its
   documented ``when`` argument) instead of the time of writing, so the same cutout gives
   the same bytes (DATE holds only the day).
@@ -54,8 +56,12 @@ def primary_hdu(center):
 
 
 def to_hdulist(cutouts):
-    """An :class:`~astropy.io.fits.HDUList`: the primary HDU and one CUTOUT HDU per cutout."""
+    """An :class:`~astropy.io.fits.HDUList`: the primary HDU, one CUTOUT HDU per cutout,
+    then the HDUs plugins add for these cutouts (``astrocut_fits_extensions``)."""
     from astropy.io import fits
+
+    from astrocut.plugins import get_plugin_manager
+    from astrocut.writer_registry import fits_extensions
 
     hdus = [primary_hdu(cutouts[0].center)]
     for cutout in cutouts:
@@ -70,7 +76,9 @@ def to_hdulist(cutouts):
             if not is_structural(card.keyword):
                 header.append(card, end=True)
         hdus.append(hdu)
-    return fits.HDUList(hdus)
+    hdulist = fits.HDUList(hdus)
+    hdulist.extend(fits_extensions(get_plugin_manager(), cutouts, hdulist))
+    return hdulist
 
 
 def write_fits(cutouts, path):

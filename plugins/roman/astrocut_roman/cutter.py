@@ -35,6 +35,8 @@ class GwcsCutout(ImageCutout):
     ``header``/``wcs`` hold the FITS WCS fitted to ``gwcs`` (for FITS and picture writers);
     ``arrays`` maps each aligned array's name to its cut (``data`` among them); ``meta`` is
     the input's metadata (a plain copy) and ``level`` its product level (``"l2"``, ``"l3"``).
+    ``lite`` says which form of the metadata a FITS file of the cutout embeds
+    (:mod:`.fits_embed`): the lite one, or the full one of ``ASDFCutout(lite=False)``.
     """
 
     gwcs: object = None
@@ -46,6 +48,7 @@ class GwcsCutout(ImageCutout):
     max_separation: float = 0.0
     sigma: float = 0.0
     cutout2d: object = None
+    lite: bool = True
 
 
 def cut_asdf_images(request):

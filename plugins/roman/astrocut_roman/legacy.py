@@ -100,6 +100,7 @@ class ASDFCutout:
                 warnings.warn(f"Cutout of {path} at {selection.key(coordinate)} contains no "
                               f"data, skipping...", DataWarning, stacklevel=4)
             else:
+                result.lite = self._lite  # the form its FITS file embeds, as its ASDF file
                 if self._verbose:
                     import logging
 

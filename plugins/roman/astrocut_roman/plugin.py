@@ -68,6 +68,17 @@ def astrocut_writers() -> list[Writer]:
 
 
 @hookimpl
+def astrocut_fits_extensions(cutouts: list, hdulist) -> list | None:
+    """An ``ASDF`` HDU embedding GWCS cutouts' metadata (1.x's ASDF-in-FITS), when
+    stdatamodels is installed; ``None`` for other cutouts."""
+    if not _gwcs_cutouts(cutouts):
+        return None
+    from .fits_embed import asdf_hdus
+
+    return asdf_hdus(cutouts, hdulist)
+
+
+@hookimpl
 def astrocut_public_api() -> dict:
     """The 1.x Roman names: ``ASDFCutout``, ``asdf_cut`` and ``RomanSpectralSubset`` (asdf is
     imported only on use)."""

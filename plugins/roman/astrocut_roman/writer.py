@@ -40,21 +40,36 @@ def _position(cutout):
     return cutout.center.to_string(precision=8)
 
 
+def lite_meta(cutout, orig_file=None):
+    """The lite form's ``meta``: the cutout's GWCS, the input path as given (or
+    ``orig_file``) and the requested position."""
+    return {"wcs": cutout.gwcs, "orig_file": cutout.source if orig_file is None else orig_file,
+            "coordinate": _position(cutout)}
+
+
 def lite_node(cutout):
-    return {"meta": {"wcs": cutout.gwcs, "orig_file": cutout.source,
-                     "coordinate": _position(cutout)},
-            "data": cutout.arrays["data"]}
+    return {"meta": lite_meta(cutout), "data": cutout.arrays["data"]}
 
 
-def full_node(cutout, filename):
+def full_meta(cutout, filename=None, orig_file=None):
+    """The full form's ``meta``: the input's, with the cutout's GWCS, footprint and origin.
+
+    ``filename`` replaces the input's ``filename`` (kept when ``None``); ``orig_file``
+    replaces the input path as given.
+    """
     meta = dict(cutout.meta)
-    if "filename" in meta:
+    if "filename" in meta and filename is not None:
         meta["filename"] = filename
     meta["wcs"] = cutout.gwcs
-    meta["orig_file"] = cutout.source
+    meta["orig_file"] = cutout.source if orig_file is None else orig_file
     meta["coordinate"] = _position(cutout)
     if "wcsinfo" in meta and hasattr(meta["wcsinfo"], "keys"):
         meta["wcsinfo"] = updated_wcsinfo(meta["wcsinfo"], cutout.gwcs)
+    return meta
+
+
+def full_node(cutout, filename):
+    meta = full_meta(cutout, filename)
     content = dict(cutout.extras)
     content.update(cutout.arrays)
     content["meta"] = meta
