@@ -5,6 +5,8 @@ Only the magic bytes are read to recognise a file, so this module imports neithe
 gwcs; a user without them gets one line naming the extra to install when a file is cut.
 """
 
+import sys
+
 import attrs
 
 from astrocut.plugin_api import ImageCutRequest, Writer, hookimpl
@@ -71,7 +73,9 @@ def astrocut_writers() -> list[Writer]:
 def astrocut_fits_extensions(cutouts: list, hdulist) -> list | None:
     """An ``ASDF`` HDU embedding GWCS cutouts' metadata (1.x's ASDF-in-FITS), when
     stdatamodels is installed; ``None`` for other cutouts."""
-    if not _gwcs_cutouts(cutouts):
+    # No GWCS cutout exists before the cutter is imported: FITS files of other images do not
+    # pay for importing it.
+    if f"{__package__}.cutter" not in sys.modules or not _gwcs_cutouts(cutouts):
         return None
     from .fits_embed import asdf_hdus
 
