@@ -162,3 +162,15 @@ def test_fits_files_of_other_images_get_no_asdf_hdu(tmp_path):
         warnings.simplefilter("error", ModuleWarning)  # nothing to embed: no warning either
         path = fits_cut([str(image)], "10 20", 5, output_dir=str(tmp_path / "out"))
     assert _names(path) == ["PRIMARY", "CUTOUT"]
+
+
+def test_fits_cutout_with_its_asdf_hdu_passes_fitsverify(l2_file, tmp_path):
+    import subprocess
+
+    _asdf_in_fits()
+    if shutil.which("fitsverify") is None:
+        pytest.skip("fitsverify is not installed")
+    path = fits_cut([l2_file], sky_at(l2_file, 10, 250), 8, output_dir=str(tmp_path))
+    assert _names(path)[-1] == "ASDF"
+    report = subprocess.run(["fitsverify", "-q", path], capture_output=True, text=True)
+    assert report.stdout.startswith("verification OK"), report.stdout
