@@ -174,3 +174,22 @@ def test_fits_cutout_with_its_asdf_hdu_passes_fitsverify(l2_file, tmp_path):
     assert _names(path)[-1] == "ASDF"
     report = subprocess.run(["fitsverify", "-q", path], capture_output=True, text=True)
     assert report.stdout.startswith("verification OK"), report.stdout
+
+
+def test_asdf_cut_and_zip_fits_outputs_embed_too(l2_file, tmp_path):
+    import io
+    import zipfile
+
+    asdf_in_fits = _asdf_in_fits()
+    ra, dec = (float(v) for v in sky_at(l2_file, 150, 60).split())
+    (path,) = astrocut.asdf_cut([l2_file], ra, dec, 6, output_dir=str(tmp_path),
+                                output_format=".fits")
+    assert _names(path) == ["PRIMARY", "CUTOUT", "ASDF"]
+    archive = astrocut.ASDFCutout(l2_file, f"{ra} {dec}", 6).write_as_zip(
+        str(tmp_path), output_format=".fits")
+    with zipfile.ZipFile(archive) as zipped:
+        (name,) = zipped.namelist()
+        with fits.open(io.BytesIO(zipped.read(name))) as hdulist:
+            assert _names(hdulist) == ["PRIMARY", "CUTOUT", "ASDF"]
+            with asdf_in_fits.open(hdulist) as embedded:
+                assert embedded["roman"]["meta"]["wcs"].pixel_shape == (6, 6)
