@@ -26,6 +26,11 @@ def parse_coordinates(coordinates):
 
     if isinstance(coordinates, SkyCoord):
         coord = coordinates
+    elif isinstance(coordinates, str) and (pair := _plain_pair(coordinates)) is not None:
+        # astropy's angle parser builds its lexer on first use (~50 ms, a remote first
+        # stamp's largest CPU cost); two plain decimals give the same numbers without it
+        # (tests/core/test_geometry.py compares them with astropy's own parse).
+        coord = SkyCoord(*pair, unit="deg", frame="icrs")
     elif isinstance(coordinates, str):
         try:
             coord = SkyCoord(coordinates, unit="deg")
@@ -200,6 +205,14 @@ _DECIMALS = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)\s+[+-]?(\d+\.?\d*|\.\d+)\s*\Z
                        re.ASCII)
 
 
+def _plain_pair(text):
+    """``(ra, dec)`` of "RA DEC" written as two plain decimals with Dec in [-90, 90]."""
+    if not _DECIMALS.match(text):
+        return None
+    pair = decimal_degrees(text)
+    return pair if pair is not None and abs(pair[1]) <= 90 else None
+
+
 _RADEC = "_astrocut_radec_deg"
 
 
@@ -228,10 +241,8 @@ def parse_coordinate_list(items):
     """
     from astropy.coordinates import SkyCoord
 
-    pairs = [decimal_degrees(item) if isinstance(item, str) and _DECIMALS.match(item) else None
-             for item in items]
-    batch = [index for index, pair in enumerate(pairs)
-             if pair is not None and abs(pair[1]) <= 90]
+    pairs = [_plain_pair(item) if isinstance(item, str) else None for item in items]
+    batch = [index for index, pair in enumerate(pairs) if pair is not None]
     out = [None] * len(pairs)
     if batch:
         ra, dec = np.array([pairs[index] for index in batch], dtype=float).T

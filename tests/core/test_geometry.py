@@ -36,6 +36,38 @@ def test_bad_coordinates_are_named(bad):
         parse_coordinates(bad)
 
 
+def _astropy_parse(item):
+    """What astropy's own string parser makes of ``item`` (the reference for our fast paths)."""
+    try:
+        coord = item if isinstance(item, SkyCoord) else SkyCoord(item, unit="deg")
+        coord = coord.icrs
+        if not (np.isfinite(coord.ra.deg) and np.isfinite(coord.dec.deg)):
+            return None
+    except Exception:
+        return None
+    return coord
+
+
+def test_plain_decimals_parse_as_astropy_parses_them():
+    # parse_coordinates skips astropy's angle lexer for two plain decimals: the numbers and
+    # the frame are astropy's, bit for bit, and what astropy refuses is refused.
+    rng = np.random.default_rng(7)
+    texts = [f"{float(ra)!r} {float(dec)!r}" for ra, dec in zip(rng.uniform(-10, 370, 300),
+                                                  rng.uniform(-90, 90, 300))]
+    texts += ["0 90", "0 -90", "359.9999999999 -90", "1e-3 -4.5e1", "+10.5 -.5", "010. -0",
+              " 3  4 ", "720.25 1", "-0.0 0.0", "1 91", "1 -90.0000001", "inf 0", "nan 1",
+              "10h00m00s +02d00m00s", "1_0 2", "\u0661 2"]
+    for text in texts:
+        expected = _astropy_parse(text)
+        if expected is None:
+            with pytest.raises(InvalidInputError):
+                parse_coordinates(text)
+            continue
+        got = parse_coordinates(text)
+        assert got.frame.name == expected.frame.name == "icrs" and got.isscalar
+        assert (got.ra.deg, got.dec.deg) == (expected.ra.deg, expected.dec.deg), text
+
+
 def test_a_list_of_coordinates_parses_as_each_one_does():
     # The bulk path's vectorised parse gives the very numbers (bit for bit) and the errors
     # that parse_coordinates gives one by one.
@@ -51,7 +83,10 @@ def test_a_list_of_coordinates_parses_as_each_one_does():
             expected = parse_coordinates(item)
         except InvalidInputError as exc:
             assert isinstance(got, InvalidInputError) and str(got) == str(exc)
+            assert _astropy_parse(item) is None
             continue
+        astropy = _astropy_parse(item)
+        assert (astropy.ra.deg, astropy.dec.deg) == (expected.ra.deg, expected.dec.deg)
         assert got.isscalar and got.frame.name == "icrs"
         assert (got.ra.deg, got.dec.deg) == (expected.ra.deg, expected.dec.deg)
         # What radec_deg remembers (set from the array for the batch) is the same.
