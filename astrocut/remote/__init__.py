@@ -24,11 +24,12 @@ from astrocut.errors import AstrocutError
 from . import cache
 from .cache import memo
 from .ranges import merge_ranges
-from .rangedfile import RangedFile
+from .rangedfile import RangedFile, remembered
 from .readahead import ReadAhead
 
 __all__ = ["open_ranged", "is_url", "options", "current_options", "RemoteOptions",
-           "RemoteReadError", "RangedFile", "ReadAhead", "merge_ranges", "memo", "local_path"]
+           "RemoteReadError", "RangedFile", "ReadAhead", "merge_ranges", "memo", "local_path",
+           "remembered"]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 

@@ -34,6 +34,12 @@ def memo(reader, name, build):
     return value
 
 
+def knows(path):
+    """True if something parsed from ``path`` (any version of it) is remembered."""
+    with _LOCK:
+        return any(key[0] == path for key in _ENTRIES)
+
+
 def clear():
     """Forget every entry."""
     with _LOCK:

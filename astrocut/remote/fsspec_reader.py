@@ -25,6 +25,7 @@ import time
 
 from astrocut.errors import InvalidInputError
 
+from . import cache, first_block
 from .ranges import merge_ranges, slice_results
 
 log = logging.getLogger(__name__)
@@ -114,9 +115,12 @@ class _Changed(Exception):
 
 
 def _kind(exc):
-    """``"missing"``, ``"denied"``, ``"changed"``, ``"range"``, ``"transient"`` or ``"fatal"``."""
+    """``"missing"``, ``"denied"``, ``"changed"``, ``"range"``, ``"ignored"``, ``"transient"``
+    or ``"fatal"``."""
     if isinstance(exc, _Changed):
         return "changed"
+    if isinstance(exc, first_block.RangeIgnored):
+        return "ignored"
     if isinstance(exc, _ShortRead):
         return "transient"
     status = _status(exc)
@@ -177,7 +181,7 @@ class FsspecReader:
         else:
             fs = _filesystem(path, settings.fsspec_kwargs)
         reader = cls(path, fs, settings, address)
-        reader._run(reader._stat())
+        reader._run(reader._open())
         return reader
 
     # -- running on the IO loop
@@ -226,6 +230,34 @@ class FsspecReader:
 
     # -- the file's size and identity
 
+    async def _open(self):
+        """Size and identity from the first bytes' GET where the filesystem allows, else
+        from ``info`` (a HEAD)."""
+        from .rangedfile import READ_AHEAD, remember_block
+
+        if self._s3:
+            fetch = first_block.s3_first_block
+        elif type(self._fs).__name__ == "HTTPFileSystem":
+            fetch = first_block.http_first_block
+        else:
+            return await self._stat()
+        # A file whose headers this process has parsed needs its identity only (a byte);
+        # the first time, its headers come with it.
+        length = 1 if cache.knows(self.path) else READ_AHEAD
+        first = await self._retrying("reading the file's first bytes",
+                                     lambda: fetch(self._fs, self._key, length))
+        if first is None:
+            return await self._stat()
+        self._identify(first.size, first.etag, first.modified)
+        self.bytes_read += len(first.data)
+        self.requests += 1
+        remember_block(self, 0, first.data)
+
+    def _identify(self, size, etag, modified):
+        self.size = int(size)
+        self.etag = str(etag) if etag else None
+        self.identity = (self.etag, self.size) if self.etag else (str(modified), self.size)
+
     async def _stat(self):
         def forget():
             try:
@@ -246,11 +278,8 @@ class FsspecReader:
         if size is None:
             raise InvalidInputError(f"{self.path!r}: the server does not report the file's "
                                     f"size, so byte ranges cannot be planned")
-        self.size = int(size)
-        etag = info.get("ETag") or info.get("etag")
-        self.etag = str(etag) if etag else None
         modified = info.get("Last-Modified") or info.get("LastModified") or info.get("mtime")
-        self.identity = (self.etag, self.size) if self.etag else (str(modified), self.size)
+        self._identify(size, info.get("ETag") or info.get("etag"), modified)
 
     # -- ranges
 
@@ -287,11 +316,7 @@ class FsspecReader:
             if len(data) < length:
                 raise _ShortRead(f"short read: {len(data)} of {length} bytes")
             if len(data) > length:
-                from . import RemoteReadError
-
-                raise RemoteReadError(f"{self.path!r}: the server ignored the byte range "
-                                      f"(sent {len(data)} bytes for {length}); it must "
-                                      f"support HTTP Range requests")
+                raise first_block.RangeIgnored(len(data))
             return data
 
         return await self._retrying(f"reading bytes {offset}-{offset + length - 1}", call)
@@ -350,6 +375,8 @@ _REFUSALS = {
     "changed": "changed while being read (its ETag is no longer {etag}): nothing was made "
                "from it; run again",
     "range": "is truncated: {what} lies beyond the file's end",
+    "ignored": "the server ignored the byte range and sent the whole file: reading URLs "
+               "needs a server that supports HTTP Range requests",
 }
 
 
@@ -358,6 +385,6 @@ def _refusal(kind, path, what, etag):
         return None
     from . import RemoteReadError
 
-    cls = RemoteReadError if kind == "changed" else InvalidInputError
+    cls = RemoteReadError if kind in ("changed", "ignored") else InvalidInputError
     text = _REFUSALS[kind].format(etag=etag, what=what)
-    return cls(f"{path!r}{':' if kind == 'denied' else ''} {text}")
+    return cls(f"{path!r}{':' if kind in ('denied', 'ignored') else ''} {text}")

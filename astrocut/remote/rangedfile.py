@@ -15,6 +15,28 @@ READ_AHEAD = 64 * 1024
 KEPT_BLOCKS = 8
 
 
+def _blocks(reader):
+    return reader.__dict__.setdefault("_read_ahead_blocks", {})
+
+
+def remember_block(reader, start, data):
+    """Keep ``data`` (the bytes at ``start``) on ``reader`` for the RangedFiles opened on it:
+    a reader that had to read them anyway (for the file's size) spares them a request."""
+    blocks = _blocks(reader)
+    blocks[start] = data
+    while len(blocks) > KEPT_BLOCKS:
+        del blocks[next(iter(blocks))]
+
+
+def remembered(reader, offset, length):
+    """``(start, bytes)`` of a block kept on ``reader`` that holds ``length`` bytes at
+    ``offset``, or ``None``."""
+    for start, data in _blocks(reader).items():
+        if start <= offset and offset + length <= start + len(data):
+            return start, data
+    return None
+
+
 class RangedFile(io.RawIOBase):
     """``reader``'s bytes as a file object (``mode`` "rb", ``name`` the path)."""
 
@@ -67,20 +89,17 @@ class RangedFile(io.RawIOBase):
 
     def _block(self, wanted):
         """``(start, bytes)`` of a block holding ``wanted`` bytes at the position."""
-        blocks = self.reader.__dict__.setdefault("_read_ahead_blocks", {})
         position, size = self._position, self.reader.size
-        for start, data in blocks.items():
-            if start <= position and position + wanted <= start + len(data):
-                return start, data
+        kept = remembered(self.reader, position, wanted)
+        if kept is not None:
+            return kept
         if size - position <= max(self._tail, wanted):
             length = size - position
         else:
             length = min(max(self._read_ahead, wanted), size - position)
         data = self.reader.read_ranges([(position, length)])[0]
         if length <= max(self._tail, self._read_ahead):
-            blocks[position] = data
-            while len(blocks) > KEPT_BLOCKS:
-                del blocks[next(iter(blocks))]
+            remember_block(self.reader, position, data)
         return position, data
 
     def pread(self, size, offset):

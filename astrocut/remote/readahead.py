@@ -37,6 +37,11 @@ class ReadAhead:
             self._pending[key] = (self._reader.submit_ranges(ranges), size)
             self._bytes += size
 
+    @property
+    def exhausted(self):
+        """True once every planned request was taken or dropped."""
+        return not self._pending and not self._waiting
+
     def take(self, key):
         """The bytes read for ``key`` (a list, one per range), or ``None`` if not planned.
 

@@ -92,6 +92,7 @@ class RangeServer(_LoopThread):
         self.short_every = 0
         self.trickle = 0.0
         self.slow_heads = 0.0
+        self.ignore_range = False  # answer every GET with the whole file, as http.server does
         self.status = {}
         self.reset_counters()
 
@@ -101,6 +102,7 @@ class RangeServer(_LoopThread):
         self.bytes_sent = 0
         self.active = 0
         self.max_active = 0  # most GETs answered at once
+        self.log = []  # (method, Range header) of each request, in arrival order
 
     def put(self, name, data):
         """Serve ``data`` as ``/name`` (replacing it gives a new ETag)."""
@@ -109,6 +111,7 @@ class RangeServer(_LoopThread):
 
     async def _handle(self, request):
         self.requests += 1
+        self.log.append((request.method, request.headers.get("Range")))
         get = request.method != "HEAD"
         if get:
             self.active += 1
@@ -141,7 +144,7 @@ class RangeServer(_LoopThread):
         if wanted and wanted != etag:
             return web.Response(status=412)
         start, end, status = 0, len(data), 200
-        match = _RANGE.match(request.headers.get("Range", ""))
+        match = None if self.ignore_range else _RANGE.match(request.headers.get("Range", ""))
         if match:
             start = int(match.group(1))
             end = min(int(match.group(2)) + 1 if match.group(2) else len(data), len(data))
@@ -203,6 +206,7 @@ class LatencyProxy(_LoopThread):
 
     async def _handle(self, request):
         self.requests += 1
+        self.log.append((request.method, request.headers.get("Range")))
         if self._session is None:
             self._session = ClientSession(auto_decompress=False)
         if self.latency:

@@ -43,17 +43,22 @@ def test_local_reader(tmp_path):
 
 
 def test_http_ranges_are_concurrent_and_bounded(http_server):
+    remote.cache.clear()  # a file whose headers were parsed before opens with one byte
     http_server.put("f.bin", DATA)
     http_server.latency = 0.05
     with remote.options(max_in_flight=4):
         reader = open_ranged(http_server.url + "/f.bin")
     assert (reader.size, reader.etag) == (len(DATA), http_server.etags["f.bin"])
+    # Opening asked for the first 64 KiB, whose answer gave size and ETag: no HEAD.
+    assert http_server.log == [("GET", "bytes=0-65535")]
+    opening = reader.bytes_read
+    assert opening == http_server.bytes_sent == 65536
     http_server.reset_counters()
     assert reader.read_ranges(RANGES) == EXPECTED
     assert http_server.gets == len(RANGES)  # one request per range: none merged here
     assert 1 < http_server.max_active <= 4
     # bytes moved: exactly the payload
-    assert http_server.bytes_sent == sum(n for _, n in RANGES) == reader.bytes_read
+    assert http_server.bytes_sent == sum(n for _, n in RANGES) == reader.bytes_read - opening
 
 
 def test_default_bound_sends_a_30_row_stamp_at_once(http_server):
@@ -131,7 +136,24 @@ def test_one_open_per_url_within_an_options_block(http_server):
         first = open_ranged(http_server.url + "/f.bin")
         assert open_ranged(http_server.url + "/f.bin") is first
     assert open_ranged(http_server.url + "/f.bin") is not first
-    assert http_server.requests == 2  # HEADs: one per block
+    assert http_server.requests == 2  # openings: one per block
+
+
+def test_a_server_without_range_support_is_refused_at_once(http_server):
+    http_server.put("big.bin", DATA * 50)  # 5 MB
+    http_server.ignore_range = True
+    with pytest.raises(RemoteReadError, match=r"big\.bin.*supports HTTP Range requests"):
+        open_ranged(http_server.url + "/big.bin")
+    # Refused from the answer's headers, before its body: the file was not downloaded.
+    assert http_server.bytes_sent < len(DATA)
+
+
+def test_an_empty_file_opens_through_a_head(http_server):
+    http_server.put("empty.bin", b"")
+    reader = open_ranged(http_server.url + "/empty.bin")
+    assert reader.size == 0 and reader.etag == http_server.etags["empty.bin"]
+    # Byte 0 does not exist (416), so the size comes from a HEAD instead.
+    assert [method for method, _ in http_server.log] == ["GET", "HEAD"]
 
 
 def test_memo_is_checked_against_the_etag(http_server):

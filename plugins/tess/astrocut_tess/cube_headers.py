@@ -17,7 +17,7 @@ from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
 from astrocut.errors import InvalidInputError
-from astrocut.remote import open_ranged
+from astrocut.remote import open_ranged, remembered
 
 from .cards import cached_card
 from .cubefile import read_layout
@@ -107,6 +107,9 @@ class _Stream:
 
     def pread(self, size, offset):
         size = min(size, max(self._ranged.size - offset, 0))
+        kept = remembered(self._ranged, offset, size)
+        if kept is not None:
+            return kept[1][offset - kept[0]:offset - kept[0] + size]
         return self._ranged.read_ranges([(offset, size)])[0] if size else b""
 
     def seek(self, offset):
@@ -118,10 +121,16 @@ class _Stream:
     def read(self, length):
         end = self._position + length
         if not (self._start <= self._position and end <= self._start + len(self._chunk)):
-            self._start = self._position
-            readahead = _CHUNK if self._position >= self._ahead_from else BLOCK
-            want = min(max(length, readahead), max(self._ranged.size - self._position, 0))
-            self._chunk = self._ranged.read_ranges([(self._position, want)])[0] if want else b""
+            # The first bytes that opening the URL brought (its headers) serve first.
+            kept = remembered(self._ranged, self._position, length)
+            if kept is not None:
+                self._start, self._chunk = kept
+            else:
+                self._start = self._position
+                readahead = _CHUNK if self._position >= self._ahead_from else BLOCK
+                want = min(max(length, readahead), max(self._ranged.size - self._position, 0))
+                self._chunk = (self._ranged.read_ranges([(self._position, want)])[0]
+                               if want else b"")
         piece = self._chunk[self._position - self._start:end - self._start]
         self._position += len(piece)
         return piece

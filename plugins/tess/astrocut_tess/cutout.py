@@ -253,6 +253,15 @@ class TessCube:
             self._ahead.cancel()
         self._ahead = remote.ReadAhead(self._handle, plan)
 
+    def _start_reading(self, corner, shape):
+        """Send for one stamp's bytes (URLs only), unless a read-ahead already plans them."""
+        planned = self._ahead is not None and not self._ahead.exhausted
+        if not planned and getattr(self._handle, "is_remote", False):
+            ranges = self._ranges(corner, shape)
+            if ranges:
+                self._ahead = remote.ReadAhead(self._handle,
+                                               [((tuple(corner), tuple(shape)), ranges)])
+
     def _read_block(self, iy, ix, rows, cols, corner=None, shape=None, frames=None):
         first_frame, stop_frame = frames if frames is not None else (0, self.info.n_ffi)
         n_ffi, planes = stop_frame - first_frame, self._n_planes
@@ -297,6 +306,10 @@ class TessCube:
         ffi_type = request.mission_options.get("product") or "SPOC"
         selection = getattr(request, "frames", None)
         if selection is None:
+            self._start_reading(corner, shape)
+            # What every target of the cube shares (the Earth's positions, ~20 ms) is worked
+            # out while the stamp's bytes are on their way.
+            science.cube_times(self.info, self.wcs)
             flux, flux_err, aperture = self.read_stamp(corner, shape)
             info = self.info
         else:
