@@ -13,7 +13,7 @@ network connections refused. Each test lands in one row of the table:
 - needs network: it failed because it tried to connect to a host other than 127.0.0.1, or
   it reads a public bucket (named in the expectations' ``[network]``);
 - documented difference: a deliberate difference named in ``docs/compatibility.md``;
-- out of scope: ASDF/Roman, or a feature another issue delivers;
+- out of scope: a feature no issue delivers yet (the expectations name it);
 - failed: anything else (the goal is zero).
 
 ``tools/conformance_expectations.toml`` names the documented and out-of-scope tests with
