@@ -213,14 +213,9 @@ class _ShapeParts:
             ("QUALITY", ">i4"), ("POS_CORR1", ">f4"), ("POS_CORR2", ">f4"),
             ("FFI_FILE", f"S{width}"),
         ])
-        rows = np.zeros(template.n_ffi, dtype=self.dtype)
-        rows["TIME"] = template.time
-        rows["TIMECORR"] = template.timecorr
-        rows["CADENCENO"] = template.cadenceno
-        rows["RAW_CNTS"] = -1
-        rows["QUALITY"] = template.quality
-        rows["FFI_FILE"] = template.ffi_file
-        self.rows = rows
+        self._template = template
+        self._rows = None  # the constant part, kept once a second target of this shape comes
+        self._served = 0
         tdim = f"({nx},{ny})"
         columns = [
             ("TIME", "D", "BJD - 2457000, days", "D14.7"),
@@ -275,6 +270,29 @@ class _ShapeParts:
         ]
 
 
+    def _build_rows(self):
+        template = self._template
+        rows = np.zeros(template.n_ffi, dtype=self.dtype)
+        rows["TIME"] = template.time
+        rows["TIMECORR"] = template.timecorr
+        rows["CADENCENO"] = template.cadenceno
+        rows["RAW_CNTS"] = -1
+        rows["QUALITY"] = template.quality
+        rows["FFI_FILE"] = template.ffi_file
+        return rows
+
+    def new_rows(self):
+        """The table rows of one target with every column but its own filled in."""
+        # Copying a kept template is the cheapest start for many targets, but for one it
+        # would cost building the template and copying it (two passes over tens of MB).
+        self._served += 1
+        if self._served == 1:
+            return self._build_rows()
+        if self._rows is None:
+            self._rows = self._build_rows()
+        return self._rows.copy()
+
+
 def _shape_parts(template, ny, nx):
     parts = template.shapes.get((ny, nx))
     if parts is None:
@@ -322,7 +340,7 @@ def tpf_parts(cutout):
     cards.extend(tail)
     cards.extend(science.pixels_cards(metadata))
     cards.extend(fit_cards)
-    rows = parts.rows.copy()
+    rows = parts.new_rows()
     rows["FLUX"] = cutout.flux
     rows["FLUX_ERR"] = cutout.flux_err
     science.fill_rows(rows, metadata)
