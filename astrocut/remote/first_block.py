@@ -66,7 +66,9 @@ async def s3_first_block(fs, key, length):
         response = await fs._call_s3("get_object", Bucket=bucket, Key=key,
                                      Range=f"bytes=0-{length - 1}", **version)
     except Exception as exc:
-        if "InvalidRange" in str(exc):  # an empty object
+        from .fsspec_reader import _status
+
+        if _status(exc) == 416 or "InvalidRange" in str(exc):  # an empty object
             return None
         raise
     try:

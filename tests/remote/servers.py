@@ -92,6 +92,7 @@ class RangeServer(_LoopThread):
         self.short_every = 0
         self.trickle = 0.0
         self.slow_heads = 0.0
+        self.fail_first = 0  # the first n GETs (since reset_counters) answer fail_status
         self.ignore_range = False  # answer every GET with the whole file, as http.server does
         self.status = {}
         self.reset_counters()
@@ -138,7 +139,7 @@ class RangeServer(_LoopThread):
                                          "Accept-Ranges": "bytes",
                                          "Last-Modified": _LAST_MODIFIED})
         self.gets += 1
-        if self.fail_every and self.gets % self.fail_every == 0:
+        if (self.fail_every and self.gets % self.fail_every == 0) or self.gets <= self.fail_first:
             return web.Response(status=self.fail_status, text="injected failure")
         wanted = request.headers.get("If-Match")
         if wanted and wanted != etag:

@@ -85,6 +85,24 @@ def test_http_transient_faults_are_retried(http_server, fault):
     assert http_server.gets > len(RANGES)  # some were sent again
 
 
+def test_opening_retries_its_first_get_and_gives_up_in_bounds(http_server):
+    http_server.put("f.bin", DATA)
+    http_server.reset_counters()
+    http_server.fail_first = 2  # the opening's GET fails twice, then the file is read
+    try:
+        reader = open_ranged(http_server.url + "/f.bin", retries=2)
+        assert (reader.size, reader.etag) == (len(DATA), http_server.etags["f.bin"])
+        assert http_server.log == [("GET", "bytes=0-65535")] * 3
+        assert reader.read_ranges(RANGES) == EXPECTED
+        http_server.reset_counters()
+        http_server.fail_first = 10
+        with pytest.raises(RemoteReadError, match=r"f\.bin.*first bytes failed after 3 attempts"):
+            open_ranged(http_server.url + "/f.bin", retries=2, timeout=30.0)
+        assert http_server.gets == 3
+    finally:
+        http_server.fail_first = 0
+
+
 def test_retries_are_bounded(http_server):
     http_server.put("f.bin", DATA)
     reader = open_ranged(http_server.url + "/f.bin", retries=2)
@@ -198,6 +216,10 @@ def test_s3_reads_faults_and_changes(moto_endpoint, credentials):
     assert reader.read_ranges(RANGES) == EXPECTED
     with pytest.raises(InvalidInputError, match="404"):
         open_ranged("s3://reader-bucket/dir/none.bin", kwargs)
+    # An empty object has no first byte to ask for (416): its size comes from a HEAD.
+    client.put_object(Bucket="reader-bucket", Key="dir/empty.bin", Body=b"")
+    empty = open_ranged("s3://reader-bucket/dir/empty.bin", kwargs)
+    assert (empty.size, empty._s3) == (0, credentials) and empty.etag
     client.put_object(Bucket="reader-bucket", Key="dir/f.bin", Body=DATA[::-1])
     with pytest.raises(RemoteReadError, match="changed while being read"):
         reader.read_ranges(RANGES)
