@@ -8,6 +8,8 @@ s3fs are asked for their ``info`` first, as before (:meth:`FsspecReader._stat`).
 
 import attrs
 
+from .status import http_status
+
 
 @attrs.frozen
 class FirstBlock:
@@ -66,9 +68,7 @@ async def s3_first_block(fs, key, length):
         response = await fs._call_s3("get_object", Bucket=bucket, Key=key,
                                      Range=f"bytes=0-{length - 1}", **version)
     except Exception as exc:
-        from .fsspec_reader import _status
-
-        if _status(exc) == 416 or "InvalidRange" in str(exc):  # an empty object
+        if http_status(exc) == 416 or "InvalidRange" in str(exc):  # an empty object
             return None
         raise
     try:

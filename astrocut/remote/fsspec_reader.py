@@ -27,6 +27,7 @@ from astrocut.errors import InvalidInputError
 
 from . import cache, first_block
 from .ranges import merge_ranges, slice_results
+from .status import http_status as _status
 
 log = logging.getLogger(__name__)
 
@@ -87,23 +88,6 @@ def _filesystem(path, kwargs):
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(f"{path!r}: fsspec cannot open {protocol}:// URLs with these "
                                 f"fsspec_kwargs ({type(exc).__name__}: {exc})") from None
-
-
-def _status(exc):
-    """The HTTP status behind ``exc`` (aiohttp, botocore), following its causes."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        status = getattr(exc, "status", None)
-        if isinstance(status, int):
-            return status
-        response = getattr(exc, "response", None)
-        if isinstance(response, dict):
-            code = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code:
-                return int(code)
-        exc = exc.__cause__ or exc.__context__
-    return None
 
 
 class _ShortRead(Exception):
