@@ -26,6 +26,7 @@ import time
 from astrocut.errors import InvalidInputError
 
 from . import cache, first_block
+from .rangedfile import READ_AHEAD, remember_block
 from .ranges import merge_ranges, slice_results
 from .status import http_status as _status
 
@@ -142,6 +143,7 @@ class FsspecReader:
         self._fs = fs
         self._key = address or fs._strip_protocol(path)
         self._s3 = type(fs).__name__ == "S3FileSystem"
+        self._http = type(fs).__name__ == "HTTPFileSystem"
         if getattr(fs, "async_impl", False):
             self._loop = fs.loop
         else:
@@ -217,11 +219,9 @@ class FsspecReader:
     async def _open(self):
         """Size and identity from the first bytes' GET where the filesystem allows, else
         from ``info`` (a HEAD)."""
-        from .rangedfile import READ_AHEAD, remember_block
-
         if self._s3:
             fetch = first_block.s3_first_block
-        elif type(self._fs).__name__ == "HTTPFileSystem":
+        elif self._http:
             fetch = first_block.http_first_block
         else:
             return await self._stat()
@@ -282,7 +282,7 @@ class FsspecReader:
             return await self._loop.run_in_executor(None, self._fs.cat_file, self._key,
                                                     offset, end)
         extra = {}
-        if self.etag and type(self._fs).__name__ == "HTTPFileSystem":
+        if self.etag and self._http:
             headers = dict(self._fs.kwargs.get("headers") or {})
             headers["If-Match"] = self.etag
             extra["headers"] = headers
